@@ -1,0 +1,56 @@
+"""Command-line entry point: ``python main.py [gui|run|eval|train|distill|bench|info] ...``.
+
+Argument parsing only. Each subcommand lives in its own module that defines ``add_arguments(parser)``
+and ``run(args) -> int`` and imports its heavy dependencies inside ``run``, so ``main.py run`` never
+loads Qt and ``main.py gui`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+SUBCOMMANDS: dict[str, str] = {
+    "gui": "app.gui.cli",
+    "run": "app.core.cli.run",
+    "eval": "app.core.cli.eval",
+    "train": "app.core.cli.train",
+    "distill": "app.core.cli.distill",
+    "bench": "app.core.cli.bench",
+    "info": "app.core.cli.info",
+}
+DEFAULT_SUBCOMMAND = "gui"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edite-pose",
+        description="Real-time multi-person pose estimation with EDite-HRNet.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        summary = (module.__doc__ or "").strip().splitlines()[0]
+        sub = commands.add_parser(name, help=summary, description=summary)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(arg in SUBCOMMANDS for arg in argv) and not {"-h", "--help"} & set(argv):
+        argv.insert(0, DEFAULT_SUBCOMMAND)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

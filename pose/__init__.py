@@ -1,0 +1,1 @@
+"""Top-down pose estimation: keypoint sets, geometry, heatmap codecs, models and the estimator."""

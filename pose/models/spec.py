@@ -1,0 +1,68 @@
+"""Model-intrinsic facts that travel with every pose model (``model.spec``).
+
+The estimator, the codec, training and the app read input size, heatmap size, normalisation and the
+keypoint set from here, never from user flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pose.skeleton import COCO, Skeleton
+
+IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PaperFigures:
+    """Complexity as a paper prints it (truncated decimals), shown beside our measured counts."""
+
+    params_m: float
+    gflops: float
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a heatmap pose model expects and produces.
+
+    Attributes:
+        name: registry name, e.g. ``"edite_hrnet_s"``.
+        input_size: network input ``(height, width)`` in pixels, e.g. ``(256, 192)``.
+        heatmap_size: output heatmap ``(height, width)``; input / 4 for every model here.
+        mean, std: per-channel RGB normalisation on [0, 1] pixel values.
+        skeleton: the keypoint set; its size is the number of output channels.
+        sigma: Gaussian target sigma in heatmap pixels (2 at 256x192, 3 at 384x288).
+        paper: figures the paper prints for this model, if any.
+    """
+
+    name: str
+    input_size: tuple[int, int] = (256, 192)
+    heatmap_size: tuple[int, int] = (64, 48)
+    mean: tuple[float, float, float] = IMAGENET_MEAN_RGB
+    std: tuple[float, float, float] = IMAGENET_STD_RGB
+    skeleton: Skeleton = field(default=COCO)
+    sigma: float = 2.0
+    paper: PaperFigures | None = None
+
+    @property
+    def num_keypoints(self) -> int:
+        return self.skeleton.num_keypoints
+
+    @property
+    def stride(self) -> float:
+        """Input pixels per heatmap pixel (4.0 for every model here)."""
+        return self.input_size[1] / self.heatmap_size[1]
+
+    @property
+    def aspect_ratio(self) -> float:
+        """Input width / height: 0.75 for 256x192."""
+        return self.input_size[1] / self.input_size[0]
+
+    def at_input_size(self, height: int, width: int) -> ModelSpec:
+        """The same model run at another input size (heatmap stays at input / 4)."""
+        if height % 32 or width % 32:
+            raise ValueError(f"input size {height}x{width} must be a multiple of 32 in both dimensions")
+        sigma = 3.0 if height >= 384 else 2.0
+        return replace(self, input_size=(height, width), heatmap_size=(height // 4, width // 4), sigma=sigma)
