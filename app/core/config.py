@@ -1,0 +1,165 @@
+"""Pipeline settings: one small frozen dataclass per concern, composed by :class:`PipelineConfig`.
+
+Each component takes its own config (the tracker a :class:`TrackerConfig`, never the whole thing).
+Model-intrinsic values (input size, keypoint set, normalisation) come from the model's ``spec``, not
+from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+DEFAULT_MODEL = "edite_hrnet_s"
+DEFAULT_DETECT_EVERY = 3
+"""Default detection interval k, chosen with ``tests/benchmarks/bench_detect_interval.py`` (see there)."""
+
+
+def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{owner}.{name} must be in [{low}, {high}], got {value}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The pose model.
+
+    Attributes:
+        name: registry name (``pose.models.registry``), e.g. ``"edite_hrnet_s"``.
+        weights: path of a weights file, or None for the model's default weights.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        flip: average the heatmaps of the crop and its mirror image (more accurate, twice the cost).
+        half: run in float16; None lets the estimator decide (on for CUDA, off on CPU).
+    """
+
+    name: str = DEFAULT_MODEL
+    weights: str | None = None
+    device: Literal["auto", "cpu", "cuda"] | str = "auto"
+    flip: bool = True
+    half: bool | None = None
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The person detector and how often it runs.
+
+    Attributes:
+        name: ``"auto"`` (YOLO when its weights are at hand, else the offline fallback), ``"yolo"``,
+            ``"hog"`` (offline fallback) or ``"none"`` (the whole frame is one person box).
+        weights: detector weights (YOLO), or None for the detector's default.
+        confidence: minimum detector score in [0, 1] for a box to be kept.
+        detect_every: run the detector on every k-th frame (k >= 1); in between, each person's box is
+            derived from their previous keypoints.
+        redetect_score: re-detect on the next frame when a tracked person's mean keypoint score falls below
+            this value (or when a track is lost).
+        keypoint_box_padding: box derived from keypoints = their extent scaled by this factor (> 1 adds the
+            head top and feet the keypoints do not reach).
+        min_pose_score: people whose mean keypoint score is below this are discarded as false detections.
+    """
+
+    name: str = "auto"
+    weights: str | None = None
+    confidence: float = 0.5
+    detect_every: int = DEFAULT_DETECT_EVERY
+    redetect_score: float = 0.35
+    keypoint_box_padding: float = 1.25
+    min_pose_score: float = 0.2
+
+    def __post_init__(self) -> None:
+        _check_range("DetectorConfig", "confidence", self.confidence, 0.0, 1.0)
+        _check_range("DetectorConfig", "redetect_score", self.redetect_score, 0.0, 1.0)
+        _check_range("DetectorConfig", "min_pose_score", self.min_pose_score, 0.0, 1.0)
+        if self.detect_every < 1:
+            raise ValueError(f"DetectorConfig.detect_every must be >= 1, got {self.detect_every}")
+        if self.keypoint_box_padding < 1.0:
+            raise ValueError(f"DetectorConfig.keypoint_box_padding must be >= 1: {self.keypoint_box_padding}")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Matching people across frames.
+
+    Attributes:
+        iou_weight: similarity = ``iou_weight * box IoU + (1 - iou_weight) * OKS`` in [0, 1].
+        min_similarity: pairs less similar than this are never matched.
+        min_keypoint_score: keypoints below this score are left out of OKS.
+        confirm_hits: a new track is reported once it has been matched in this many frames (tracks seen on
+            the tracker's very first frame are reported at once).
+        max_age_s: a track that has not been matched for this many seconds ends; its ID is never reused.
+    """
+
+    iou_weight: float = 0.5
+    min_similarity: float = 0.2
+    min_keypoint_score: float = 0.3
+    confirm_hits: int = 3
+    max_age_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_range("TrackerConfig", "iou_weight", self.iou_weight, 0.0, 1.0)
+        _check_range("TrackerConfig", "min_similarity", self.min_similarity, 0.0, 1.0)
+        if self.confirm_hits < 1:
+            raise ValueError(f"TrackerConfig.confirm_hits must be >= 1, got {self.confirm_hits}")
+        if self.max_age_s <= 0:
+            raise ValueError(f"TrackerConfig.max_age_s must be > 0 seconds, got {self.max_age_s}")
+
+
+@dataclass(frozen=True)
+class SmootherConfig:
+    """Per-keypoint constant-velocity Kalman smoothing.
+
+    Attributes:
+        enabled: when False, smoothed keypoints equal the raw ones.
+        strength: one knob in [0, 1]: 0 follows the measurements almost exactly, 1 smooths hardest (more lag).
+        min_score: keypoints scoring below this are predicted from their motion, not updated.
+    """
+
+    enabled: bool = True
+    strength: float = 0.5
+    min_score: float = 0.3
+
+    def __post_init__(self) -> None:
+        _check_range("SmootherConfig", "strength", self.strength, 0.0, 1.0)
+        _check_range("SmootherConfig", "min_score", self.min_score, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """What the overlay draws.
+
+    Attributes:
+        skeleton: draw limbs and keypoints.
+        boxes: draw person boxes.
+        ids: label each box with its track ID.
+        trails: draw a fading trail of each person's recent positions.
+        trail_s: trail length in seconds.
+        keypoints: which coordinates to draw: ``"smooth"``, ``"raw"`` or ``"both"`` (raw drawn thin).
+        min_score: keypoints below this score (and limbs touching them) are not drawn.
+    """
+
+    skeleton: bool = True
+    boxes: bool = True
+    ids: bool = True
+    trails: bool = False
+    trail_s: float = 1.0
+    keypoints: Literal["smooth", "raw", "both"] = "smooth"
+    min_score: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.keypoints not in ("smooth", "raw", "both"):
+            raise ValueError(f"RenderConfig.keypoints must be smooth, raw or both, got {self.keypoints!r}")
+        _check_range("RenderConfig", "min_score", self.min_score, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything the pipeline needs, one part per concern."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    smoother: SmootherConfig = field(default_factory=SmootherConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+
+    def to_dict(self) -> dict[str, dict[str, object]]:
+        """Plain, JSON-ready data (for the metadata file and settings persistence)."""
+        return asdict(self)

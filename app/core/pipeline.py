@@ -1,0 +1,291 @@
+"""The per-frame pipeline: detect (every k frames) -> pose -> track -> smooth, with per-stage timings.
+
+``Pipeline(config).process(frame)`` turns one :class:`Frame` into a :class:`FrameResult`; ``Pipeline.run``
+drives a whole source into sinks (see :mod:`app.core.runner`). Between detector runs each person's box is
+derived from their previous keypoints; the detector runs again at once when a tracked person's mean keypoint
+score drops below ``DetectorConfig.redetect_score``, when a track is lost, or when nobody is being followed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from app.core.config import PipelineConfig
+from app.core.errors import ModelLoadError
+from app.core.tracking.similarity import suppress_duplicate_poses
+from app.core.tracking.smoother import KeypointSmoother
+from app.core.tracking.tracker import Tracker
+from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo
+from pose.skeleton import COCO, Skeleton
+
+if TYPE_CHECKING:
+    from app.core.runner import RunSummary
+    from app.core.sinks.base import Sink
+    from app.core.sources.base import FrameSource
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_OKS = 0.9
+"""Two poses this similar (OKS) are one person seen twice; the weaker is dropped."""
+
+
+class PoseEstimator(Protocol):
+    """What the pipeline needs from ``pose.estimator.TopDownEstimator``."""
+
+    device: Any
+    flip: bool
+
+    def __call__(self, image_bgr: np.ndarray, boxes: np.ndarray) -> Any:
+        """BGR image ``(H, W, 3)``, xyxy boxes ``(N, 4)`` -> ``.keypoints`` (N, K, 2), ``.scores`` (N, K)."""
+
+
+class PersonDetector(Protocol):
+    """What the pipeline needs from ``detectors.create_detector``."""
+
+    name: str
+    description: str
+    is_fallback: bool
+    notice: str | None
+
+    def __call__(self, image_bgr: np.ndarray) -> Any:
+        """``(H, W, 3)`` BGR image -> detections with ``xyxy`` (N, 4) and ``scores`` (N,)."""
+
+
+@dataclass
+class _Poses:
+    """People found in the last frame (all of them, reported or not), to derive the next boxes from."""
+
+    box_scores: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+
+class Pipeline:
+    """Detector, pose estimator, tracker and smoother for one stream of frames.
+
+    Args:
+        config: the settings; see :class:`app.core.config.PipelineConfig`.
+        estimator, detector: ready-made components (tests inject fakes); when None they are built from
+            ``config.model`` and ``config.detector``. Building raises :class:`ModelLoadError` naming the
+            model, the weights file or the detector that could not be set up.
+        weights_sha256: the loaded weights' SHA-256 when an estimator is injected.
+
+    A pipeline is stateful (tracks, smoothing filters, detection schedule): use one per stream and call
+    :meth:`reset` before feeding it another one.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        *,
+        estimator: PoseEstimator | None = None,
+        detector: PersonDetector | None = None,
+        weights_sha256: str | None = None,
+    ) -> None:
+        self.config = config or PipelineConfig()
+        self.skeleton: Skeleton = COCO
+        self._weights_sha256 = weights_sha256
+        if estimator is None:
+            estimator, self._weights_sha256 = _build_estimator(self.config)
+        self.estimator = estimator
+        self.skeleton = getattr(getattr(estimator, "spec", None), "skeleton", COCO)
+        if detector is None:
+            detector = _build_detector(self.config, _device_of(estimator))
+        self.detector = detector
+        self.tracker = Tracker(self.config.tracker, self.skeleton)
+        self.smoother = KeypointSmoother(self.config.smoother)
+        self._last: _Poses | None = None
+        self._frames_since_detection = 0
+        self._redetect = True
+
+    # -- description -------------------------------------------------------------------------------
+    def describe(self) -> PipelineInfo:
+        """What is running: model, weights and their hash, device, detector (and fallback notice)."""
+        model, detector = self.config.model, self.detector
+        return PipelineInfo(
+            model=getattr(getattr(self.estimator, "spec", None), "name", model.name),
+            weights=model.weights,
+            weights_sha256=self._weights_sha256,
+            device=_device_of(self.estimator),
+            flip=bool(getattr(self.estimator, "flip", model.flip)),
+            half=bool(getattr(self.estimator, "half", model.half) or False),
+            detector=detector.name,
+            detector_description=detector.description,
+            detector_is_fallback=bool(detector.is_fallback),
+            detector_notice=detector.notice,
+            detect_every=self.config.detector.detect_every,
+        )
+
+    @property
+    def device(self) -> str:
+        return _device_of(self.estimator)
+
+    # -- processing ----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget all tracks and filters (before processing another stream); track IDs restart at 1."""
+        self.tracker.reset()
+        self.smoother.reset()
+        self._last = None
+        self._frames_since_detection = 0
+        self._redetect = True
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth."""
+        clock = _StageClock()
+        detected = self._should_detect()
+        if detected:
+            detections = self.detector(frame.image)
+            boxes = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
+            box_scores = np.asarray(detections.scores, np.float32).reshape(-1)
+            self._frames_since_detection = 0
+        else:
+            boxes, box_scores = self._boxes_from_last_poses()
+        self._frames_since_detection += 1
+        clock.lap("detect")
+
+        keypoints, scores = self._estimate(frame.image, boxes)
+        keep = self._plausible(boxes, keypoints, scores)
+        boxes, box_scores, keypoints, scores = boxes[keep], box_scores[keep], keypoints[keep], scores[keep]
+        clock.lap("pose")
+
+        update = self.tracker.update(frame.timestamp_s, boxes, keypoints, scores)
+        clock.lap("track")
+
+        if self.config.smoother.enabled:
+            self.smoother.forget(update.ended)
+            heights = boxes[:, 3] - boxes[:, 1]
+            smooth = self.smoother.update(frame.timestamp_s, update.ids, keypoints, scores, heights)
+        else:
+            smooth = keypoints
+        clock.lap("smooth")
+
+        self._last = _Poses(box_scores, keypoints, scores)
+        shown = update.confirmed
+        self._redetect = bool(
+            update.lost
+            or not len(boxes)
+            or np.any(scores[shown].mean(axis=1) < self.config.detector.redetect_score)
+        )
+        return FrameResult(
+            frame_index=frame.index,
+            timestamp_s=frame.timestamp_s,
+            image_hw=frame.image.shape[:2],
+            boxes=boxes[shown],
+            box_scores=box_scores[shown],
+            track_ids=update.ids[shown],
+            keypoints=keypoints[shown],
+            scores=scores[shown],
+            keypoints_smooth=smooth[shown],
+            timings_ms=clock.laps_ms,
+            detected=detected,
+        )
+
+    def run(
+        self,
+        source: FrameSource,
+        sinks: tuple[Sink, ...] | list[Sink] = (),
+        **options: Any,
+    ) -> RunSummary:
+        """Process ``source`` into ``sinks``; see :func:`app.core.runner.run` for the options."""
+        from app.core.runner import run
+
+        return run(self, source, sinks, **options)
+
+    def run_info(self, source: FrameSource) -> RunInfo:
+        """What sinks are told at the start of a run of ``source``."""
+        return RunInfo(source=source.info, pipeline=self.describe(), settings=self.config.to_dict())
+
+    # -- steps -----------------------------------------------------------------------------------------
+    def _should_detect(self) -> bool:
+        return (
+            self._redetect
+            or self._last is None
+            or self._frames_since_detection >= self.config.detector.detect_every
+        )
+
+    def _boxes_from_last_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        from detectors.boxes import boxes_from_keypoints
+
+        last, options = self._last, self.config.detector
+        boxes = boxes_from_keypoints(last.keypoints, last.scores, options.min_pose_score,
+                                     options.keypoint_box_padding)
+        return np.asarray(boxes, np.float32).reshape(-1, 4), last.box_scores
+
+    def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        count = self.skeleton.num_keypoints
+        if not len(boxes):
+            return np.zeros((0, count, 2), np.float32), np.zeros((0, count), np.float32)
+        poses = self.estimator(image, boxes)
+        return np.asarray(poses.keypoints, np.float32), np.asarray(poses.scores, np.float32)
+
+    def _plausible(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Indices of people kept: a real pose (mean score high enough), each person once."""
+        candidates = np.flatnonzero(scores.mean(axis=1) >= self.config.detector.min_pose_score)
+        unique = suppress_duplicate_poses(
+            keypoints[candidates], scores[candidates], boxes[candidates], self.skeleton.oks_sigmas,
+            threshold=DUPLICATE_OKS,
+        )
+        return candidates[unique]
+
+
+class _StageClock:
+    """Milliseconds between successive ``lap`` calls, plus the total."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._start = self._last = clock()
+        self.laps_ms: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = self._clock()
+        self.laps_ms[stage] = (now - self._last) * 1000.0
+        self.laps_ms["total"] = (now - self._start) * 1000.0
+        self._last = now
+
+
+def _device_of(estimator: object) -> str:
+    return str(getattr(estimator, "device", "cpu"))
+
+
+def _build_estimator(config: PipelineConfig) -> tuple[PoseEstimator, str | None]:
+    """The pose model with its weights on the configured device, and the weights' SHA-256."""
+    from pose.estimator import TopDownEstimator
+    from pose.models.checkpoint import file_sha256
+    from pose.models.registry import create_model
+
+    model_config = config.model
+    try:
+        model = create_model(model_config.name, weights=model_config.weights)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        what = f"weights '{model_config.weights}'" if model_config.weights else f"model '{model_config.name}'"
+        raise ModelLoadError(f"cannot load {what}: {error}") from error
+    try:
+        estimator = TopDownEstimator(model, device=model_config.device, flip=model_config.flip,
+                                     half=model_config.half)
+    except (ValueError, RuntimeError) as error:
+        where = f"model '{model_config.name}' on device '{model_config.device}'"
+        raise ModelLoadError(f"cannot run {where}: {error}") from error
+    sha256 = file_sha256(model_config.weights) if model_config.weights else None
+    return estimator, sha256
+
+
+def _build_detector(config: PipelineConfig, device: str) -> PersonDetector:
+    from detectors import create_detector
+
+    options = config.detector
+    kwargs: dict[str, Any] = {"confidence": options.confidence, "device": device}
+    if options.weights:
+        kwargs["weights"] = options.weights
+    try:
+        detector = create_detector(options.name, **kwargs)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise ModelLoadError(f"cannot set up detector '{options.name}': {error}") from error
+    if detector.notice:
+        log.warning("%s", detector.notice)
+    return detector

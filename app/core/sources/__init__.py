@@ -1,0 +1,39 @@
+"""Frame sources: video files, cameras, images and image folders behind one interface (:class:`FrameSource`).
+
+``open_source(spec)`` picks the implementation: an int (or a string of digits) is a camera index, a folder
+is an image sequence, a file with an image suffix is one image, anything else is read as a video file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.sources.base import FrameSource, SourceError
+from app.core.sources.camera import CameraSource
+from app.core.sources.images import IMAGE_SUFFIXES, ImageSource
+from app.core.sources.video import VideoFileSource
+
+__all__ = [
+    "CameraSource",
+    "FrameSource",
+    "ImageSource",
+    "SourceError",
+    "VideoFileSource",
+    "make_source",
+    "open_source",
+]
+
+
+def make_source(spec: str | int | Path, fps: float | None = None) -> FrameSource:
+    """The right (unopened) source for ``spec``; ``fps`` sets the frame rate of an image folder."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return CameraSource(int(spec))
+    path = Path(spec)
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource(path, fps=fps)
+    return VideoFileSource(path)
+
+
+def open_source(spec: str | int | Path, fps: float | None = None) -> FrameSource:
+    """Open ``spec`` (camera index, video file, image, or image folder); raises :class:`SourceError`."""
+    return make_source(spec, fps=fps).open()

@@ -1,0 +1,72 @@
+"""A single image file, or a folder of images played in name order as a sequence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.core.sources.base import FrameSource, SourceError
+from app.core.types import Frame, SourceInfo
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+DEFAULT_SEQUENCE_FPS = 30.0
+"""Frame rate assumed for a folder of images when none is given (sets timestamps, hence tracker ages)."""
+
+
+def _natural_key(path: Path) -> list[object]:
+    """Sort ``img2.png`` before ``img10.png``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def _read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"cannot read image '{path}': not an image file, or damaged")
+    return image
+
+
+class ImageSource(FrameSource):
+    """One image, or every image of a folder (natural name order) as frames ``fps`` apart.
+
+    Timestamps are ``index / fps``. Images in a folder may differ in size; ``size`` is the first image's.
+    """
+
+    def __init__(self, path: str | Path, fps: float | None = None) -> None:
+        super().__init__(str(path))
+        self.path = Path(path)
+        self._requested_fps = fps
+        self._files: list[Path] = []
+        self._next_index = 0
+
+    def _open(self) -> SourceInfo:
+        if not self.path.exists():
+            raise SourceError(f"cannot open '{self.path}': no such file or folder")
+        if self.path.is_dir():
+            images = (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(images, key=_natural_key)
+            if not files:
+                suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+                raise SourceError(f"cannot open folder '{self.path}': it holds no images ({suffixes})")
+            kind, fps = "images", self._requested_fps or DEFAULT_SEQUENCE_FPS
+        else:
+            files, kind, fps = [self.path], "image", self._requested_fps
+        height, width = _read_image(files[0]).shape[:2]
+        self._files = files
+        self._next_index = 0
+        return SourceInfo(spec=self.spec, kind=kind, size=(width, height), fps=fps,
+                          frame_count=len(files), is_live=False)
+
+    def read(self) -> Frame | None:
+        if self._next_index >= len(self._files):
+            return None
+        index = self._next_index
+        image = _read_image(self._files[index])
+        self._next_index += 1
+        timestamp_s = index / self.info.fps if self.info.fps else 0.0
+        return Frame(image=image, index=index, timestamp_s=timestamp_s)
+
+    def _close(self) -> None:
+        self._files = []
