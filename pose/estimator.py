@@ -1,0 +1,149 @@
+"""Top-down pose estimation: (image, person boxes) -> keypoints in image pixels.
+
+The app, the evaluation and training validation all call :class:`TopDownEstimator`, so the accuracy we
+report is what users get. It is the only place where flip-averaging happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from pose.codecs import average_with_flipped, decode_heatmaps
+from pose.models.spec import ModelSpec
+from pose.transforms import PADDING, box_to_center_size, crop_matrices, heatmap_to_image, warp_crops
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PoseResult:
+    """Keypoints for N people.
+
+    Attributes:
+        keypoints: ``(N, K, 2)`` float32, image pixels, x right, y down.
+        scores: ``(N, K)`` float32 heatmap maxima (about 0..1; <= 0 means the map had no peak).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        n, k = self.scores.shape
+        if self.keypoints.shape != (n, k, 2):
+            raise ValueError(f"keypoints {self.keypoints.shape} do not match scores {self.scores.shape}")
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no CUDA GPU: use --device cpu or auto")
+    return resolved
+
+
+class TopDownEstimator:
+    """Crop every box at the model's aspect ratio, run the model once on the batch, decode, map back.
+
+    Protocol (mmpose 0.x, as the paper): boxes widened to ``spec.aspect_ratio`` and padded 1.25, affine
+    crops at ``spec.input_size``, RGB normalised with ``spec.mean``/``spec.std``; with ``flip`` the mirrored
+    crops join the same batch and their heatmaps are flipped back (1-pixel shift) and averaged; decoding is
+    argmax plus a quarter pixel toward the higher neighbour.
+
+    Args:
+        model: ``nn.Module`` with a ``spec: ModelSpec`` attribute and forward ``(B, 3, H, W)`` normalised
+            RGB -> ``(B, K, H/4, W/4)`` heatmaps. It is moved to ``device``, put in eval mode and, with half
+            precision, converted to float16 in place.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
+        flip: average with the horizontally flipped crops (settable later through :attr:`flip`).
+        half: float16 inference; ``None`` means on CUDA only.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        device: str | torch.device = "auto",
+        flip: bool = True,
+        half: bool | None = None,
+    ) -> None:
+        spec = getattr(model, "spec", None)
+        if not isinstance(spec, ModelSpec):
+            raise TypeError(f"{type(model).__name__} has no 'spec: ModelSpec'; use create_model()")
+        self._device = resolve_device(device)
+        self._half = self._device.type == "cuda" if half is None else half
+        if self._half and self._device.type != "cuda":
+            raise ValueError("half precision needs a CUDA device; use half=False on CPU")
+        dtype = torch.float16 if self._half else torch.float32
+        self._model = model.to(self._device, dtype).eval()
+        self._spec = spec
+        self._flip_permutation = spec.skeleton.flip_permutation()
+        self.flip = flip
+        # (x / 255 - mean) / std == x * scale + offset, one fused pass over the batch.
+        std = torch.tensor(spec.std, dtype=torch.float32).view(1, 3, 1, 1)
+        mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self._scale = (1.0 / (255.0 * std)).to(self._device, dtype)
+        self._offset = (-mean / std).to(self._device, dtype)
+        logger.debug("estimator for %s on %s (%s), flip=%s", spec.name, self._device, dtype, flip)
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    @property
+    def half(self) -> bool:
+        return self._half
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
+        """Keypoints of the people in ``boxes``.
+
+        Args:
+            image: ``(H, W, 3)`` BGR uint8 frame.
+            boxes: ``(N, 4)`` ``(x1, y1, x2, y2)`` image pixels; they may reach outside the image.
+
+        Returns:
+            :class:`PoseResult` with ``(N, K, 2)`` keypoints and ``(N, K)`` scores, in box order.
+        """
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected a (H, W, 3) uint8 BGR image, got {image.shape} {image.dtype}")
+        boxes = np.asarray(boxes, dtype=np.float64)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"expected boxes of shape (N, 4), got {boxes.shape}")
+        n, k = len(boxes), self._spec.num_keypoints
+        if n == 0:
+            return PoseResult(np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32))
+
+        centers, sizes = box_to_center_size(boxes, self._spec.aspect_ratio, PADDING)
+        input_hw = self._spec.input_size
+        crops = np.empty((2 * n if self.flip else n, *input_hw, 3), dtype=np.uint8)
+        warp_crops(image, crop_matrices(centers, sizes, input_hw), input_hw, out=crops[:n])
+        if self.flip:
+            crops[n:] = crops[:n, :, ::-1]
+        heatmaps = self._forward(crops)
+        if self.flip:
+            heatmaps = average_with_flipped(heatmaps[:n], heatmaps[n:], self._flip_permutation)
+        coords, scores = decode_heatmaps(heatmaps)
+        keypoints = heatmap_to_image(coords, centers, sizes, self._spec.heatmap_size)
+        return PoseResult(keypoints.astype(np.float32), scores)
+
+    def _forward(self, crops: np.ndarray) -> np.ndarray:
+        """``(B, h, w, 3)`` BGR uint8 crops -> ``(B, K, h/4, w/4)`` float32 heatmaps, one model call."""
+        with torch.inference_mode():
+            pixels = torch.from_numpy(crops).to(self._device, non_blocking=True)
+            rgb = pixels.permute(0, 3, 1, 2).flip(1)  # (B, 3, h, w) RGB, uint8, channels-last strides
+            batch = torch.empty(rgb.shape, dtype=self._scale.dtype, device=self._device)
+            torch.addcmul(self._offset, rgb, self._scale, out=batch)  # contiguous NCHW, one pass
+            heatmaps = self._model(batch)
+            return heatmaps.float().cpu().numpy()
