@@ -138,14 +138,14 @@ class Pipeline:
     def process(self, frame: Frame) -> FrameResult:
         """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth."""
         clock = _StageClock()
-        detected = self._should_detect()
+        detected, someone_dropped = self._should_detect(), False
         if detected:
             detections = self.detector(frame.image)
             boxes = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
             box_scores = np.asarray(detections.scores, np.float32).reshape(-1)
             self._frames_since_detection = 0
         else:
-            boxes, box_scores = self._boxes_from_last_poses()
+            boxes, box_scores, someone_dropped = self._boxes_from_last_poses()
         self._frames_since_detection += 1
         clock.lap("detect")
 
@@ -168,7 +168,8 @@ class Pipeline:
         self._last = _Poses(box_scores, keypoints, scores)
         shown = update.confirmed
         self._redetect = bool(
-            update.lost
+            someone_dropped
+            or update.lost
             or not len(boxes)
             or np.any(scores[shown].mean(axis=1) < self.config.detector.redetect_score)
         )
@@ -209,13 +210,16 @@ class Pipeline:
             or self._frames_since_detection >= self.config.detector.detect_every
         )
 
-    def _boxes_from_last_poses(self) -> tuple[np.ndarray, np.ndarray]:
+    def _boxes_from_last_poses(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Boxes around the last keypoints, their carried-over scores, and whether someone was too weakly
+        seen to derive a box (then the detector must run on the next frame)."""
         from detectors.boxes import boxes_from_keypoints
 
         last, options = self._last, self.config.detector
-        boxes = boxes_from_keypoints(last.keypoints, last.scores, options.min_pose_score,
-                                     options.keypoint_box_padding)
-        return np.asarray(boxes, np.float32).reshape(-1, 4), last.box_scores
+        boxes = boxes_from_keypoints(last.keypoints, last.scores, self.config.tracker.min_keypoint_score,
+                                     options.keypoint_box_padding).reshape(-1, 4)
+        derivable = np.isfinite(boxes).all(axis=1)
+        return boxes[derivable], last.box_scores[derivable], not derivable.all()
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         count = self.skeleton.num_keypoints

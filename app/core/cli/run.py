@@ -1,15 +1,197 @@
-"""run: not implemented yet."""
+"""run: track poses in a video, camera or images without the GUI; write a CSV and an annotated video."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
-from app.core.cli._pending import accept_anything, not_implemented
+from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    import threading
+
+    import numpy as np
+
+    from app.core.config import PipelineConfig
+    from app.core.pipeline import Pipeline
+    from app.core.runner import RunSummary
+    from app.core.sinks.base import Sink
+    from app.core.sources.base import FrameSource
+    from app.core.types import Frame, FrameResult, SourceInfo
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+WINDOW_TITLE = "edite-pose (q or Esc to stop)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept_anything(parser)
+    parser.add_argument("source", metavar="SOURCE",
+                        help="video file, camera index (0, 1, ...), image file, or folder of images")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="write keypoints to this CSV (and NAME.meta.json beside it)")
+    parser.add_argument("--record", metavar="FILE", help="record the annotated video to this .mp4/.avi file")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"pose model name (default {DEFAULT_MODEL})")
+    parser.add_argument("--weights", metavar="FILE", help="pose model weights (.pth)")
+    parser.add_argument("--detector", default="auto", choices=("auto", "yolo", "hog", "none"),
+                        help="person detector: auto = YOLO if its weights are at hand, else the offline "
+                             "HOG fallback; none = the whole frame is one person (default auto)")
+    parser.add_argument("--detector-weights", metavar="FILE", help="YOLO weights (default yolo11n.pt)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where the pose model runs (default auto: CUDA when available)")
+    parser.add_argument("--no-flip", action="store_true", help="skip flip-averaging (about 2x faster pose)")
+    parser.add_argument("--no-smooth", action="store_true", help="turn off Kalman smoothing")
+    parser.add_argument("--smooth-strength", type=float, default=0.5, metavar="S",
+                        help="smoothing strength in [0, 1]: 0 follows the raw keypoints, 1 smooths most "
+                             "(default 0.5)")
+    parser.add_argument("--detect-every", type=int, default=DEFAULT_DETECT_EVERY, metavar="K",
+                        help="run the detector every K frames and follow people by their keypoints in "
+                             f"between (default {DEFAULT_DETECT_EVERY}; 1 = every frame)")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    parser.add_argument("--fps", type=float, help="frame rate of a folder of images (default 30)")
+    parser.add_argument("--show", action="store_true", help="show the annotated frames in a window")
+
+
+def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    """The pipeline settings the command line asks for."""
+    from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, SmootherConfig
+
+    return PipelineConfig(
+        model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip),
+        detector=DetectorConfig(name=args.detector, weights=args.detector_weights,
+                                detect_every=args.detect_every),
+        smoother=SmootherConfig(enabled=not args.no_smooth, strength=args.smooth_strength),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented("run")
+    from app.core.errors import AppError
+
+    try:
+        summary, sinks = _execute(args)
+    except (AppError, ValueError) as error:  # ValueError: an invalid setting, e.g. --detect-every 0
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: the outputs written so far are complete and valid", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _print_summary(summary, sinks)
+    return 0
+
+
+def _execute(args: argparse.Namespace) -> tuple[RunSummary, list[Sink]]:
+    from app.core.pipeline import Pipeline
+    from app.core.sinks import CsvSink, VideoRecorder
+    from app.core.sinks.metadata import check_writable
+    from app.core.sources import open_source
+
+    config = config_from_args(args)
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
+    if args.csv:
+        check_writable(args.csv, "CSV")
+    if args.record:
+        check_writable(args.record, "recording")
+    with open_source(args.source, fps=args.fps) as source:
+        pipeline = Pipeline(config)
+        _print_setup(pipeline, source.info)
+        sinks: list[Sink] = []
+        if args.csv:
+            sinks.append(CsvSink(args.csv, pipeline.skeleton))
+        if args.record:
+            sinks.append(VideoRecorder(args.record))
+        summary = _run_with_progress(pipeline, source, sinks, args)
+    return summary, sinks
+
+
+def _run_with_progress(
+    pipeline: Pipeline, source: FrameSource, sinks: list[Sink], args: argparse.Namespace
+) -> RunSummary:
+    import threading
+
+    from tqdm import tqdm
+
+    from app.core.render import Renderer
+
+    total = source.frame_count if not source.is_live else None
+    if total is not None and args.max_frames is not None:
+        total = min(total, args.max_frames)
+    stop = threading.Event()
+    window = _PreviewWindow(stop) if args.show else None
+    renderer = Renderer(pipeline.config.render, pipeline.skeleton) if args.show else None
+
+    with tqdm(total=total, unit="frame", dynamic_ncols=True, disable=None) as progress:
+        def on_frame(frame: Frame, result: FrameResult, annotated: np.ndarray | None) -> None:
+            ms = f"{result.timings_ms['total']:.0f}"
+            progress.set_postfix(people=result.num_people, ms=ms, refresh=False)
+            progress.update(1)
+            if window is not None:
+                window.show(annotated)
+
+        try:
+            return pipeline.run(source, sinks, max_frames=args.max_frames, renderer=renderer,
+                                on_frame=on_frame, stop=stop)
+        finally:
+            if window is not None:
+                window.close()
+
+
+class _PreviewWindow:
+    """``--show``: an OpenCV window; q or Esc sets the stop flag. Disables itself if OpenCV has no GUI."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._enabled = True
+
+    def show(self, image: np.ndarray | None) -> None:
+        import cv2
+
+        if not self._enabled or image is None:
+            return
+        try:
+            cv2.imshow(WINDOW_TITLE, image)
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                self._stop.set()
+        except cv2.error as error:
+            self._enabled = False
+            print(f"warning: --show needs OpenCV with a GUI; continuing without a window ({error})",
+                  file=sys.stderr)
+
+    def close(self) -> None:
+        import cv2
+
+        if self._enabled:
+            try:
+                cv2.destroyWindow(WINDOW_TITLE)
+            except cv2.error:
+                self._enabled = False
+
+
+def _print_setup(pipeline: Pipeline, source_info: SourceInfo) -> None:
+    info = pipeline.describe()
+    width, height = source_info.size
+    fps = f"{source_info.fps:.3g} fps" if source_info.fps else "fps unknown"
+    frames = f", {source_info.frame_count} frames" if source_info.frame_count else ""
+    print(f"source: {source_info.spec} ({source_info.kind}, {width}x{height}, {fps}{frames})")
+    weights = info.weights or "no weights file (random initialisation)"
+    print(f"model: {info.model} on {info.device}, flip {'on' if info.flip else 'off'}, weights: {weights}")
+    fallback = " [offline fallback]" if info.detector_is_fallback else ""
+    print(f"detector: {info.detector_description}{fallback}, every {info.detect_every} frame(s)")
+    if info.detector_notice:
+        print(f"note: {info.detector_notice}")
+
+
+def _print_summary(summary: RunSummary, sinks: list[Sink]) -> None:
+    from app.core.sinks import CsvSink, VideoRecorder
+
+    print(f"frames: {summary.frames} | people: {summary.person_frames} (max {summary.max_people} per "
+          f"frame) | tracks: {summary.tracks} | {summary.mean_fps:.2f} fps | detector ran on "
+          f"{summary.detector_frames} frames | dropped: {summary.dropped_frames}")
+    print("ms per frame: " + ", ".join(f"{stage} {ms:.1f}" for stage, ms in summary.stage_ms.items()))
+    for sink in sinks:
+        if isinstance(sink, CsvSink):
+            print(f"wrote {sink.path} and {sink.metadata_path}")
+        elif isinstance(sink, VideoRecorder):
+            dropped = f", {sink.dropped_frames} dropped" if sink.dropped_frames else ""
+            print(f"wrote {sink.path} ({sink.codec}, {sink.fourcc}, {sink.frames_written} frames at "
+                  f"{sink.fps:.3g} fps{dropped})")

@@ -1,0 +1,1 @@
+"""Following people over time: the tracker (stable IDs) and the per-keypoint Kalman smoother."""
