@@ -1,0 +1,278 @@
+"""The training loop: Adam with warm-up and step decay, AMP on CUDA, checkpoints, resume, logs, validation.
+
+Files in the run folder:
+    ``last.pt``         full training state after the latest epoch or interruption (``--resume`` reads it).
+    ``best.pt``         weights with the best validation metric (loadable by ``main.py eval`` / the app).
+    ``epoch_NNN.pt``    weights every ``[train] checkpoint_interval`` epochs.
+    ``config.json``     the resolved configuration.
+    ``scalars.csv``     loss, lr, images/s and validation metrics (and ``tb/`` with TensorBoard installed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from pose.estimator import resolve_device
+from pose.models.checkpoint import save_checkpoint
+from pose.skeleton import SKELETONS
+from pose.train.config import TrainConfig
+from pose.train.datasets import load_person_samples
+from pose.train.loader import TopDownTrainingSet, build_train_loader
+from pose.train.loss import JointsMSELoss
+from pose.train.model_setup import build_model
+from pose.train.scalars import ScalarLogger
+from pose.train.schedule import build_scheduler
+from pose.train.state import Progress, load_state, save_state
+from pose.train.validation import PRIMARY_METRIC, validate
+
+log = logging.getLogger(__name__)
+
+LAST_STATE = "last.pt"
+BEST_WEIGHTS = "best.pt"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to execute a run (everything that is not part of the recipe).
+
+    Attributes:
+        out_dir: run folder (created).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        resume: continue from ``out_dir/last.pt``.
+        max_steps: stop once this many optimizer steps were taken in total (smoke runs); None for all epochs.
+        progress: show a progress bar.
+        tensorboard: also write TensorBoard files when the package is installed.
+    """
+
+    out_dir: Path
+    device: str = "auto"
+    resume: bool = False
+    max_steps: int | None = None
+    progress: bool = True
+    tensorboard: bool = True
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run ended with.
+
+    Attributes:
+        out_dir: run folder.
+        epoch: completed epochs (an interrupted epoch is not counted).
+        iteration: optimizer steps taken in total.
+        metrics: the last validation metrics (percent), empty if none ran.
+        best_metric: best value of the primary metric (``AP`` or ``PCKh``), or None.
+    """
+
+    out_dir: Path
+    epoch: int
+    iteration: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    best_metric: float | None = None
+
+
+def train_step(
+    model: nn.Module,
+    batch: dict[str, torch.Tensor],
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+) -> torch.Tensor:
+    """One optimizer step on ``batch`` (``image``, ``heatmaps``, ``target_weight``); returns the loss.
+
+    Autocast (float16) is on when ``scaler`` is enabled; the loss is computed in float32.
+    """
+    device = next(model.parameters()).device
+    images = batch["image"].to(device, non_blocking=True)
+    targets = batch["heatmaps"].to(device, non_blocking=True)
+    weights = batch["target_weight"].to(device, non_blocking=True)
+    with torch.autocast(device.type, dtype=torch.float16, enabled=scaler.is_enabled()):
+        heatmaps = model(images)
+    loss = loss_fn(heatmaps.float(), targets, weights)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+
+
+def train(config: TrainConfig, options: RunOptions) -> TrainResult:
+    """Train as ``config`` says; see the module docstring for the files written.
+
+    Raises:
+        DatasetError, ConfigError, FileNotFoundError, ValueError: unusable data, config or resume state;
+        the message names what is wrong.
+    """
+    device = resolve_device(options.device)
+    with _algorithms(config.train.deterministic, device):
+        return _Run(config, options, device).execute()
+
+
+class _Run:
+    """The objects of one run and the loop over them."""
+
+    def __init__(self, config: TrainConfig, options: RunOptions, device: torch.device) -> None:
+        self.config, self.options, self.device = config, options, device
+        self.out_dir = options.out_dir
+        run = config.train
+        torch.manual_seed(run.seed)
+        self.model = build_model(config).to(device).train()
+        spec = self.model.spec
+        data = config.data
+        samples = load_person_samples(
+            data.path(data.train_annotations), data.path(data.train_images), SKELETONS[data.skeleton],
+            aspect_ratio=spec.aspect_ratio, clean_boxes=data.clean_boxes,
+            jitter_prob=config.augment.center_jitter_prob, jitter=config.augment.center_jitter, seed=run.seed,
+        )
+        dataset = TopDownTrainingSet(samples, spec, SKELETONS[data.skeleton], config.augment, run.seed)
+        self.loader, self.sampler = build_train_loader(
+            dataset, run.batch_size, run.workers, run.seed, pin_memory=device.type == "cuda"
+        )
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
+        self.scheduler = build_scheduler(self.optimizer, self.sampler.batches_per_epoch, config.optim)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=run.amp and device.type == "cuda")
+        self.loss_fn = JointsMSELoss(use_target_weight=True)
+        self.progress = Progress()
+        self.metrics: dict[str, float] = {}
+        self._validated_at: int | None = None
+        self.primary = PRIMARY_METRIC[data.metric]
+        if options.resume:
+            self.progress, stored = load_state(
+                self.out_dir / LAST_STATE, self.model, self.optimizer, self.scheduler, self.scaler
+            )
+            _warn_config_changes(stored, config.to_dict())
+            log.info("resumed at epoch %d, batch %d (iteration %d)", *self._position())
+        log.info(
+            "%s on %s: %d persons, %d iterations per epoch, %d epochs, AMP %s",
+            spec.name, device, len(samples), self.sampler.batches_per_epoch, config.optim.epochs,
+            "on" if self.scaler.is_enabled() else "off",
+        )
+
+    def execute(self) -> TrainResult:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        config_file = self.out_dir / "config.json"
+        config_file.write_text(json.dumps(self.config.to_dict(), indent=2), encoding="utf-8")
+        with ScalarLogger(self.out_dir, tensorboard=self.options.tensorboard) as scalars:
+            try:
+                while self.progress.epoch < self.config.optim.epochs and not self._step_limit_reached():
+                    self._train_epoch(scalars)
+                    if self.progress.batch == 0:  # the epoch ran to its end
+                        self._end_epoch(scalars)
+            except KeyboardInterrupt:
+                self._save_state()
+                log.warning("interrupted: state saved in %s; continue with --resume", self.out_dir)
+                raise
+            if self._validated_at != self.progress.iteration:  # stopped by max_steps or nothing to train
+                self._validate(scalars)
+            if self.progress.batch > 0:
+                self._save_state()
+        done = self.progress
+        return TrainResult(self.out_dir, done.epoch, done.iteration, self.metrics, done.best_metric)
+
+    def _train_epoch(self, scalars: ScalarLogger) -> None:
+        progress, run = self.progress, self.config.train
+        self.sampler.set_epoch(progress.epoch, start_batch=progress.batch)
+        bar = tqdm(
+            self.loader, desc=f"epoch {progress.epoch + 1}/{self.config.optim.epochs}",
+            initial=progress.batch, total=self.sampler.batches_per_epoch,
+            disable=not self.options.progress, unit="it", dynamic_ncols=True,
+        )
+        loss_sum, steps, images, started = torch.zeros((), device=self.device), 0, 0, time.perf_counter()
+        for batch in bar:
+            loss_sum += train_step(self.model, batch, self.loss_fn, self.optimizer, self.scaler)
+            lr = self.optimizer.param_groups[0]["lr"]
+            self.scheduler.step()
+            progress.iteration += 1
+            progress.batch += 1
+            steps, images = steps + 1, images + len(batch["image"])
+            if steps == run.log_interval or progress.batch == self.sampler.batches_per_epoch:
+                elapsed = time.perf_counter() - started
+                loss = float(loss_sum) / steps
+                scalars.log(progress.iteration, progress.epoch, {
+                    "train/loss": loss, "train/lr": lr, "train/images_per_s": images / elapsed,
+                })
+                bar.set_postfix(loss=f"{loss:.3g}", lr=f"{lr:.2e}")
+                loss_sum.zero_()
+                steps, images, started = 0, 0, time.perf_counter()
+            if self._step_limit_reached():
+                break
+        bar.close()
+        if progress.batch == self.sampler.batches_per_epoch:
+            progress.epoch, progress.batch = progress.epoch + 1, 0
+
+    def _end_epoch(self, scalars: ScalarLogger) -> None:
+        epoch, run = self.progress.epoch, self.config.train
+        last_epoch = epoch == self.config.optim.epochs
+        if last_epoch or (run.val_interval > 0 and epoch % run.val_interval == 0):
+            self._validate(scalars)
+        if run.checkpoint_interval > 0 and epoch % run.checkpoint_interval == 0:
+            save_checkpoint(self.model, self.out_dir / f"epoch_{epoch:03d}.pt", self._meta())
+        self._save_state()
+
+    def _validate(self, scalars: ScalarLogger) -> None:
+        self.metrics = validate(self.model, self.config, self.device)
+        self._validated_at = self.progress.iteration
+        progress = self.progress
+        scalars.log(progress.iteration, progress.epoch, {f"val/{k}": v for k, v in self.metrics.items()})
+        value = self.metrics[self.primary]
+        log.info("epoch %d, iteration %d: %s", progress.epoch, progress.iteration,
+                 ", ".join(f"{k} {v:.2f}" for k, v in self.metrics.items()))
+        if progress.best_metric is None or value > progress.best_metric:
+            progress.best_metric, progress.best_epoch = value, progress.epoch
+            save_checkpoint(self.model, self.out_dir / BEST_WEIGHTS, self._meta())
+
+    def _save_state(self) -> None:
+        save_state(
+            self.out_dir / LAST_STATE, self.model, self.optimizer, self.scheduler, self.scaler,
+            self.progress, self.config.to_dict(),
+        )
+
+    def _meta(self) -> dict[str, object]:
+        return {
+            "skeleton": self.model.spec.skeleton.name,
+            "epoch": self.progress.epoch,
+            "iteration": self.progress.iteration,
+            "metrics": dict(self.metrics),
+            "config": self.config.to_dict(),
+        }
+
+    def _position(self) -> tuple[int, int, int]:
+        return self.progress.epoch, self.progress.batch, self.progress.iteration
+
+    def _step_limit_reached(self) -> bool:
+        limit = self.options.max_steps
+        return limit is not None and self.progress.iteration >= limit
+
+
+def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str, dict[str, object]]) -> None:
+    changed = [
+        f"{section}.{key}: {stored.get(section, {}).get(key)!r} -> {value!r}"
+        for section, values in current.items()
+        for key, value in values.items()
+        if stored.get(section, {}).get(key) != value
+    ]
+    if changed:
+        log.warning("resuming with a changed config: %s", "; ".join(changed))
+
+
+@contextlib.contextmanager
+def _algorithms(deterministic: bool, device: torch.device) -> Iterator[None]:
+    """Deterministic kernels during a run when asked (restored afterwards), else cuDNN autotuning."""
+    previous = torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.benchmark = not deterministic and device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.backends.cudnn.benchmark = previous[1]
