@@ -1,0 +1,180 @@
+"""ultralytics YOLO as a person detector. `ultralytics` is imported only when a detector is built.
+
+Where the weights come from, in order:
+1. a model config such as "yolo11n.yaml": built with random weights (tests and benchmarks; finds nothing);
+2. the file `weights` names, as given or inside the weights directory (ultralytics' own by default);
+3. an official ultralytics asset name ("yolo11n.pt", "yolov8s.pt", ...): downloaded once into the weights
+   directory, as ultralytics always does, when the network answers.
+When none works (offline, no such file, unreadable file) construction raises `DetectorUnavailableError` with
+one line saying what is missing and what to do. Offline is detected up front by ultralytics' DNS probe
+(`is_online`, which honours YOLO_OFFLINE=1), and a download is tried once without retries, so the failure
+is quick instead of ultralytics' 5 + 10 + 20 s retry back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detectors.base import Detections, DetectorUnavailableError, check_bgr_image
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS = "yolo11n.pt"
+_COCO_PERSON = 0
+_MODEL_CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class YoloConfig:
+    """Settings of the YOLO person detector.
+
+    Attributes:
+        weights: a .pt (or any format ultralytics loads) path, an official asset name, or a model .yaml.
+        confidence: minimum person score in [0, 1].
+        iou: IoU above which NMS drops the weaker of two person boxes.
+        image_size: longest side, in pixels, of the letterboxed network input.
+        device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; the pose model's device.
+        half: run in float16 on CUDA (ignored on CPU).
+        weights_dir: where official weights are looked for and downloaded; None means ultralytics' setting.
+    """
+
+    weights: str = DEFAULT_WEIGHTS
+    confidence: float = 0.5
+    iou: float = 0.7
+    image_size: int = 640
+    device: str = "auto"
+    half: bool = True
+    weights_dir: str | None = None
+
+
+def resolve_device(device: str) -> str:
+    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; "cpu", "cuda" and "cuda:N" pass through."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+        return device
+    raise ValueError(f"unknown device '{device}': use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+
+
+def weights_directory(config: YoloConfig) -> Path:
+    """Where official weights live: `config.weights_dir`, else ultralytics' `weights_dir` setting."""
+    if config.weights_dir is not None:
+        return Path(config.weights_dir)
+    from ultralytics.utils import SETTINGS
+
+    return Path(SETTINGS["weights_dir"])
+
+
+def locate_weights(config: YoloConfig) -> Path | None:
+    """The local weights file `config.weights` names (as given, else in the weights directory), or None."""
+    given = Path(config.weights).expanduser()
+    for candidate in (given, weights_directory(config) / given.name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _download_official(config: YoloConfig) -> Path:
+    """Fetch an official ultralytics asset into the weights directory (one try) or raise."""
+    from ultralytics.utils import is_online
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
+
+    name = config.weights
+    directory = weights_directory(config)
+    if name not in GITHUB_ASSETS_NAMES:
+        raise DetectorUnavailableError(
+            f"YOLO weights '{name}' not found (looked as given and in {directory}): pass the path of an "
+            f"existing weights file or an official name such as '{DEFAULT_WEIGHTS}'"
+        )
+    if not is_online():
+        raise DetectorUnavailableError(
+            f"YOLO weights '{name}' are not on this machine and cannot be downloaded (offline): "
+            f"copy {name} into {directory} or pass a local weights file"
+        )
+    target = directory / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("downloading YOLO weights %s to %s", name, target)
+    try:
+        attempt_download_asset(target, retry=0)
+    except OSError as error:  # ConnectionError and friends: the network went away mid-way
+        raise DetectorUnavailableError(f"YOLO weights '{name}' could not be downloaded: {error}") from error
+    if not target.is_file():
+        raise DetectorUnavailableError(f"YOLO weights '{name}' could not be downloaded to {target}")
+    return target
+
+
+def _load_model(config: YoloConfig) -> Any:
+    """The ultralytics YOLO model `config.weights` names (see the module docstring)."""
+    from ultralytics import YOLO
+
+    if config.weights.endswith(_MODEL_CONFIG_SUFFIXES):
+        return YOLO(config.weights)
+    path = locate_weights(config) or _download_official(config)
+    try:
+        return YOLO(str(path))
+    except (OSError, RuntimeError, TypeError, ValueError) as error:  # what ultralytics raises on bad files
+        raise DetectorUnavailableError(f"YOLO weights '{path}' could not be loaded: {error}") from error
+
+
+def _person_class(names: dict[int, str]) -> int:
+    """Index of the "person" class in the model's class names; COCO's 0 when the names do not say."""
+    for index, name in names.items():
+        if name == "person":
+            return index
+    return _COCO_PERSON
+
+
+def _precision_overrides() -> dict[str, Any]:
+    """ultralytics' float16 switch: `quantize=16` since 8.4 (which deprecates it), `half=True` before."""
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
+
+
+class YoloDetector:
+    """Person boxes from an ultralytics detection model.
+
+    Raises DetectorUnavailableError from the constructor when the model cannot be had (see module docstring).
+    """
+
+    name = "yolo"
+    is_fallback = False
+
+    def __init__(self, config: YoloConfig | None = None, notice: str | None = None) -> None:
+        self.config = config or YoloConfig()
+        self.notice = notice
+        self.device = resolve_device(self.config.device)
+        self._model = _load_model(self.config)
+        if self._model.task != "detect":
+            raise ValueError(
+                f"YOLO weights '{self.config.weights}' are a {self._model.task} model, not detect"
+            )
+        self._person_class = _person_class(self._model.names)
+        fp16 = self.config.half and self.device.startswith("cuda")
+        self._overrides: dict[str, Any] = {
+            "conf": self.config.confidence,
+            "iou": self.config.iou,
+            "imgsz": self.config.image_size,
+            "classes": [self._person_class],
+            "device": self.device,
+            "verbose": False,
+            **(_precision_overrides() if fp16 else {}),
+        }
+        random_weights = self.config.weights.endswith(_MODEL_CONFIG_SUFFIXES)
+        details = ["random weights"] * random_weights + [self.device] + ["fp16"] * fp16
+        self.description = f"YOLO {Path(self.config.weights).name} ({', '.join(details)})"
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        check_bgr_image(image)
+        boxes = self._model.predict(image, **self._overrides)[0].boxes
+        xyxy = boxes.xyxy.float().cpu().numpy()
+        scores = boxes.conf.float().cpu().numpy()
+        order = np.argsort(-scores, kind="stable")
+        return Detections(xyxy[order], scores[order])
