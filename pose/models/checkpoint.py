@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -73,9 +72,12 @@ def _read(path: Path) -> object:
         raise FileNotFoundError(f"cannot load weights '{path}': no such file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+    except OSError:
+        raise
+    except Exception as exc:  # the unpickler fails on foreign bytes with many exception types
         raise CheckpointError(
-            f"cannot load weights '{path}': not a PyTorch checkpoint of tensors and plain data ({exc})"
+            f"cannot load weights '{path}': not a PyTorch checkpoint of tensors and plain data "
+            f"({type(exc).__name__}: {exc})"
         ) from exc
 
 
