@@ -36,9 +36,15 @@ class FrameSource(ABC):
     def _open(self) -> SourceInfo:
         """Acquire the underlying resource and describe it."""
 
-    @abstractmethod
     def read(self) -> Frame | None:
-        """The next frame, or None when a finite source is exhausted."""
+        """The next frame, or None at the end of a finite source; raises :class:`SourceError` on failure."""
+        if self._info is None:
+            raise SourceError(f"source '{self.spec}' is not open: call open() or use it in a 'with' block")
+        return self._read()
+
+    @abstractmethod
+    def _read(self) -> Frame | None:
+        """The next frame of the open source."""
 
     def close(self) -> None:
         """Release the underlying resource (idempotent)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import cv2
@@ -15,6 +16,17 @@ from app.core.types import Frame, SourceInfo
 
 FIRST_FRAME_TIMEOUT_S = 5.0
 FRAME_TIMEOUT_S = 2.0
+
+
+@contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """Silence OpenCV's own log lines while probing a camera (we raise one clear error instead)."""
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(0)  # 0 = silent
+    try:
+        yield
+    finally:
+        cv2.setLogLevel(level)
 
 
 class Capture(Protocol):
@@ -54,7 +66,8 @@ class CameraSource(FrameSource):
         self._t0 = 0.0
 
     def _open(self) -> SourceInfo:
-        capture = self._factory(self.index)
+        with _opencv_quiet():
+            capture = self._factory(self.index)
         if not capture.isOpened():
             capture.release()
             raise SourceError(
@@ -99,9 +112,7 @@ class CameraSource(FrameSource):
             message = self._failure or f"camera {self.index} delivered no frame for {timeout_s:g} s"
         raise SourceError(message)
 
-    def read(self) -> Frame | None:
-        if self._capture is None:
-            raise SourceError(f"camera {self.index} is not open: call open() or use it in a 'with' block")
+    def _read(self) -> Frame | None:
         image, timestamp_s = self._wait_for_frame(FRAME_TIMEOUT_S)
         index, self._next_index = self._next_index, self._next_index + 1
         return Frame(image=image, index=index, timestamp_s=timestamp_s, dropped_frames=self._dropped)

@@ -59,7 +59,7 @@ class ImageSource(FrameSource):
         return SourceInfo(spec=self.spec, kind=kind, size=(width, height), fps=fps,
                           frame_count=len(files), is_live=False)
 
-    def read(self) -> Frame | None:
+    def _read(self) -> Frame | None:
         if self._next_index >= len(self._files):
             return None
         index = self._next_index

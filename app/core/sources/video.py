@@ -55,9 +55,7 @@ class VideoFileSource(FrameSource):
             is_live=False,
         )
 
-    def read(self) -> Frame | None:
-        if self._capture is None:
-            raise SourceError(f"video '{self.path}' is not open: call open() or use it in a 'with' block")
+    def _read(self) -> Frame | None:
         ok, image = self._capture.read()
         if not ok or image is None:
             self._check_complete()
