@@ -35,7 +35,7 @@ class HogConfig:
 
     hit_threshold: float = 0.5
     smallest_person: float = 0.125
-    scale_step: float = 1.1
+    scale_step: float = 1.2
     nms_overlap: float = 0.5
 
     def __post_init__(self) -> None:
