@@ -7,12 +7,16 @@ person's left joints in the right-joint channels, as a network looking at a mirr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
 
+from pose.evaluation import gt_person_boxes
 from pose.models.spec import ModelSpec
 from pose.transforms import apply_affine, box_to_center_size, crop_matrices, invert_affine, warp_crops
 
@@ -137,3 +141,18 @@ class TemplateOracle(_HeatmapOracle):
         distances = [np.abs(rgb - template).mean() for template, _ in self._templates]
         best = int(np.argmin(distances))
         return self._keypoints[best], self._templates[best][1]
+
+
+def coco_file_oracle(
+    spec: ModelSpec, ann_file: str | Path, images_dir: str | Path, offset: tuple[float, float] = (0.0, 0.0)
+) -> TemplateOracle:
+    """A :class:`TemplateOracle` that knows every ground-truth person of a COCO-format file."""
+    dataset = json.loads(Path(ann_file).read_text())
+    annotations = {annotation["id"]: annotation for annotation in dataset["annotations"]}
+    people = []
+    for entry in gt_person_boxes(dataset):
+        image = cv2.imread(str(Path(images_dir) / entry.file_name))
+        for box, annotation_id in zip(entry.boxes, entry.annotation_ids, strict=True):
+            labels = np.asarray(annotations[int(annotation_id)]["keypoints"], dtype=np.float64).reshape(-1, 3)
+            people.append((image, box, labels[:, :2]))
+    return TemplateOracle(spec, people, offset)

@@ -1,15 +1,81 @@
-"""eval: not implemented yet."""
+"""eval: COCO keypoint AP/AR (or MPII PCKh) of a pose model on a COCO-format annotation file."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Mapping
 
-from app.core.cli._pending import accept_anything, not_implemented
+EXIT_USAGE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept_anything(parser)
+    parser.add_argument("--ann", required=True, help="COCO-format keypoint annotations JSON")
+    parser.add_argument("--images", required=True, help="directory the annotations' file_name entries are in")
+    parser.add_argument("--model", required=True, help="registered model name, e.g. edite_hrnet_s")
+    parser.add_argument("--weights", default=None, help="checkpoint to load (default: untrained weights)")
+    parser.add_argument("--no-flip", dest="flip", action="store_false", help="skip flip-averaging")
+    parser.add_argument("--boxes", default="gt",
+                        help="'gt': ground-truth person boxes (default), or a COCO detections JSON")
+    parser.add_argument("--out", default=None, help="write the scored poses here as COCO results JSON")
+    parser.add_argument("--metric", choices=("coco", "pckh"), default="coco",
+                        help="coco: AP/AR with OKS (default); pckh: PCKh@0.5 for MPII-style annotations")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the numbers")
+
+
+def format_table(stats: Mapping[str, float]) -> str:
+    """Metrics as an aligned two-column table, in percent (as papers print them); -1 shows as 'n/a'."""
+    width = max(len(name) for name in ("metric", *stats))
+    lines = [f"{'metric':<{width}}  value", f"{'-' * width}  -----"]
+    for name, value in stats.items():
+        shown = "n/a" if value < 0 else f"{100 * value:5.1f}"
+        lines.append(f"{name:<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+def _fail(error: Exception | str) -> int:
+    print(f"edite-pose eval: {error}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented("eval")
+    from pose.estimator import TopDownEstimator
+    from pose.evaluation import AnnotationError, evaluate
+    from pose.models.registry import create_model
+
+    try:
+        model = create_model(args.model, weights=args.weights)
+        estimator = TopDownEstimator(model, device=args.device, flip=args.flip)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:  # unknown model, bad weights, no GPU
+        return _fail(error)
+    try:
+        report = evaluate(estimator, args.ann, args.images, boxes=args.boxes, progress=args.progress,
+                          metric=args.metric)
+    except (FileNotFoundError, AnnotationError) as error:
+        return _fail(error)
+    if args.out:
+        try:
+            with open(args.out, "w", encoding="utf-8") as handle:
+                json.dump(list(report.results), handle)
+        except OSError as error:
+            return _fail(f"cannot write results to '{args.out}': {error.strerror}")
+
+    boxes = "ground-truth" if args.boxes == "gt" else f"detections from {args.boxes}"
+    print(f"{args.model} on {report.num_images} images, {report.num_instances} poses, {boxes} boxes, "
+          f"flip {'on' if args.flip else 'off'}, device {estimator.device}")
+    print(format_table(report.stats))
+    if args.json:
+        summary = {
+            **report.stats,
+            "metric": report.metric,
+            "model": args.model,
+            "flip": args.flip,
+            "boxes": args.boxes,
+            "images": report.num_images,
+            "instances": report.num_instances,
+        }
+        print(json.dumps(summary))
+    return 0
