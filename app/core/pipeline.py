@@ -57,13 +57,12 @@ class PersonDetector(Protocol):
         """``(H, W, 3)`` BGR image -> detections with ``xyxy`` (N, 4) and ``scores`` (N,)."""
 
 
-@dataclass
-class _Poses:
-    """People found in the last frame (all of them, reported or not), to derive the next boxes from."""
+@dataclass(frozen=True)
+class _Followed:
+    """Where to look for each person on the next frame: boxes around their keypoints, and box scores."""
 
+    boxes: np.ndarray
     box_scores: np.ndarray
-    keypoints: np.ndarray
-    scores: np.ndarray
 
 
 class Pipeline:
@@ -96,11 +95,11 @@ class Pipeline:
         self.estimator = estimator
         self.skeleton = getattr(getattr(estimator, "spec", None), "skeleton", COCO)
         if detector is None:
-            detector = _build_detector(self.config, _device_of(estimator))
+            detector = _build_detector(self.config, estimator)
         self.detector = detector
         self.tracker = Tracker(self.config.tracker, self.skeleton)
         self.smoother = KeypointSmoother(self.config.smoother)
-        self._last: _Poses | None = None
+        self._followed: _Followed | None = None
         self._frames_since_detection = 0
         self._redetect = True
 
@@ -131,27 +130,32 @@ class Pipeline:
         """Forget all tracks and filters (before processing another stream); track IDs restart at 1."""
         self.tracker.reset()
         self.smoother.reset()
-        self._last = None
+        self._followed = None
         self._frames_since_detection = 0
         self._redetect = True
 
     def process(self, frame: Frame) -> FrameResult:
         """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth."""
         clock = _StageClock()
-        detected, someone_dropped = self._should_detect(), False
+        detected = self._should_detect()
         if detected:
             detections = self.detector(frame.image)
             boxes = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
             box_scores = np.asarray(detections.scores, np.float32).reshape(-1)
             self._frames_since_detection = 0
         else:
-            boxes, box_scores, someone_dropped = self._boxes_from_last_poses()
+            boxes, box_scores = self._followed.boxes, self._followed.box_scores
         self._frames_since_detection += 1
         clock.lap("detect")
 
         keypoints, scores = self._estimate(frame.image, boxes)
         keep = self._plausible(boxes, keypoints, scores)
         boxes, box_scores, keypoints, scores = boxes[keep], box_scores[keep], keypoints[keep], scores[keep]
+        around_keypoints = self._boxes_around(keypoints, scores)
+        followable = np.isfinite(around_keypoints).all(axis=1)
+        if not detected:  # report where each person is now, not the crop taken from the last frame
+            boxes = np.where(followable[:, None], around_keypoints, boxes)
+        self._followed = _Followed(around_keypoints[followable], box_scores[followable])
         clock.lap("pose")
 
         update = self.tracker.update(frame.timestamp_s, boxes, keypoints, scores)
@@ -165,10 +169,9 @@ class Pipeline:
             smooth = keypoints
         clock.lap("smooth")
 
-        self._last = _Poses(box_scores, keypoints, scores)
         shown = update.confirmed
         self._redetect = bool(
-            someone_dropped
+            not followable.all()
             or update.lost
             or not len(boxes)
             or np.any(scores[shown].mean(axis=1) < self.config.detector.redetect_score)
@@ -206,20 +209,17 @@ class Pipeline:
     def _should_detect(self) -> bool:
         return (
             self._redetect
-            or self._last is None
+            or self._followed is None
             or self._frames_since_detection >= self.config.detector.detect_every
         )
 
-    def _boxes_from_last_poses(self) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Boxes around the last keypoints, their carried-over scores, and whether someone was too weakly
-        seen to derive a box (then the detector must run on the next frame)."""
+    def _boxes_around(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """``(N, 4)`` padded boxes around each person's confident keypoints; NaN rows where too few."""
         from detectors.boxes import boxes_from_keypoints
 
-        last, options = self._last, self.config.detector
-        boxes = boxes_from_keypoints(last.keypoints, last.scores, self.config.tracker.min_keypoint_score,
-                                     options.keypoint_box_padding).reshape(-1, 4)
-        derivable = np.isfinite(boxes).all(axis=1)
-        return boxes[derivable], last.box_scores[derivable], not derivable.all()
+        boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
+                                     self.config.detector.keypoint_box_padding)
+        return np.asarray(boxes, np.float32).reshape(-1, 4)
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         count = self.skeleton.num_keypoints
@@ -275,15 +275,23 @@ def _build_estimator(config: PipelineConfig) -> tuple[PoseEstimator, str | None]
     except (ValueError, RuntimeError) as error:
         where = f"model '{model_config.name}' on device '{model_config.device}'"
         raise ModelLoadError(f"cannot run {where}: {error}") from error
-    sha256 = file_sha256(model_config.weights) if model_config.weights else None
-    return estimator, sha256
+    if not model_config.weights:
+        log.warning("model '%s' has no weights file: it runs with random weights and finds no real poses; "
+                    "pass --weights", model_config.name)
+        return estimator, None
+    return estimator, file_sha256(model_config.weights)
 
 
-def _build_detector(config: PipelineConfig, device: str) -> PersonDetector:
+def _build_detector(config: PipelineConfig, estimator: PoseEstimator) -> PersonDetector:
+    """The configured detector on the pose model's device (YOLO; the fallback runs on the CPU)."""
     from detectors import create_detector
 
     options = config.detector
-    kwargs: dict[str, Any] = {"confidence": options.confidence, "device": device}
+    kwargs: dict[str, Any] = {
+        "confidence": options.confidence,
+        "device": _device_of(estimator),
+        "half": bool(getattr(estimator, "half", False)),
+    }
     if options.weights:
         kwargs["weights"] = options.weights
     try:

@@ -64,8 +64,8 @@ class FrameResult:
         frame_index: the source frame's index.
         timestamp_s: the source frame's timestamp in seconds.
         image_hw: ``(height, width)`` of the frame in pixels.
-        boxes: ``(N, 4)`` float32 person boxes ``x1, y1, x2, y2`` in image pixels (the detector's box on a
-            detection frame, the box derived from the previous keypoints in between).
+        boxes: ``(N, 4)`` float32 person boxes ``x1, y1, x2, y2`` in image pixels: the detector's box on a
+            detection frame; in between, the padded box around this frame's confident keypoints.
         box_scores: ``(N,)`` float32 detector confidence in [0, 1] of the box (carried over from the last
             detection of that person on frames where the detector did not run).
         track_ids: ``(N,)`` int64 stable person IDs, counted from 1 by each tracker instance.

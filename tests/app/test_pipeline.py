@@ -1,0 +1,148 @@
+"""Pipeline with a scripted detector and estimator: detection every k frames, re-detection, IDs, timings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scripted_people import ARMS_UP, Scene, ScriptedDetector, ScriptedEstimator, ScriptedPerson, walking
+
+from app.core.config import DetectorConfig, PipelineConfig, SmootherConfig
+from app.core.pipeline import Pipeline
+
+
+def _pipeline(scene: Scene, k: int = 3, noise_px: float = 1.0, **config) -> tuple[Pipeline, ScriptedDetector]:
+    detector = ScriptedDetector(scene)
+    pipeline = Pipeline(
+        PipelineConfig(detector=DetectorConfig(detect_every=k), **config),
+        estimator=ScriptedEstimator(scene, noise_px=noise_px),
+        detector=detector,
+    )
+    return pipeline, detector
+
+
+def _two_walkers(**person_b) -> Scene:
+    return Scene([
+        ScriptedPerson(walking((150, 240), (30, 0))),
+        ScriptedPerson(walking((450, 250), (-30, 0)), template=ARMS_UP, **person_b),
+    ])
+
+
+def _detected_frames(pipeline: Pipeline, scene: Scene, count: int) -> list[int]:
+    return [frame.index for frame in scene.frames(count) if pipeline.process(frame).detected]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_detector_runs_every_k_frames_while_tracking_is_good(k):
+    scene = _two_walkers()
+    pipeline, detector = _pipeline(scene, k=k)
+    assert _detected_frames(pipeline, scene, 12) == list(range(0, 12, k))
+    assert len(detector.calls) == len(range(0, 12, k))
+
+
+def test_boxes_between_detections_follow_the_keypoints():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene, k=4, noise_px=0.0)
+    results = [pipeline.process(frame) for frame in scene.frames(4)]
+    assert [r.detected for r in results] == [True, False, False, False]
+    for result in results[1:]:
+        for box, keypoints in zip(result.boxes, result.keypoints, strict=True):
+            assert (keypoints >= box[:2]).all() and (keypoints <= box[2:]).all()
+    np.testing.assert_allclose(results[3].box_scores, results[0].box_scores)  # carried over
+
+
+def test_low_keypoint_scores_trigger_detection_on_the_next_frame():
+    scene = _two_walkers(score=lambda t: 0.3 if abs(t - 0.4) < 1e-9 else 0.9)  # weak at frame 4 only
+    pipeline, _ = _pipeline(scene, k=6)
+    assert _detected_frames(pipeline, scene, 12) == [0, 5, 11]
+
+
+def test_lost_track_triggers_detection_on_the_next_frame():
+    scene = _two_walkers(visible=lambda t: not 0.25 <= t <= 0.45)  # B gone on frames 3 and 4
+    pipeline, _ = _pipeline(scene, k=6)
+    # lost at 3 -> detect at 4 (still gone, still lost) -> 5 (found again) -> then every 6 frames
+    assert _detected_frames(pipeline, scene, 12) == [0, 4, 5, 11]
+
+
+def test_ids_stay_with_people_through_a_crossing():
+    scene = Scene([
+        ScriptedPerson(walking((100, 240), (80, 0))),
+        ScriptedPerson(walking((540, 250), (-80, 0)), template=ARMS_UP, visible=lambda t: not 2.5 < t < 2.9),
+    ])
+    pipeline, _ = _pipeline(scene, k=3)
+    seen: dict[int, list[float]] = {}
+    for frame in scene.frames(60):
+        result = pipeline.process(frame)
+        for track_id, box in zip(result.track_ids.tolist(), result.boxes, strict=True):
+            seen.setdefault(track_id, []).append(float(box[0] + box[2]) / 2)
+    assert sorted(seen) == [1, 2]
+    moving = {track_id: np.sign(np.diff(xs)).mean() for track_id, xs in seen.items()}
+    assert sorted(moving.values()) == [-1.0, 1.0]  # each ID always moves one way: no switch
+
+
+def test_result_carries_shapes_times_and_stage_timings():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene)
+    frame = scene.frame(0)
+    result = pipeline.process(frame)
+    assert result.frame_index == 0 and result.timestamp_s == 0.0 and result.image_hw == (480, 640)
+    assert result.boxes.shape == (2, 4) and result.box_scores.shape == (2,)
+    assert result.keypoints.shape == result.keypoints_smooth.shape == (2, 17, 2)
+    assert result.scores.shape == (2, 17)
+    assert sorted(result.track_ids.tolist()) == [1, 2]
+    for stage in ("detect", "pose", "track", "smooth", "total"):
+        assert result.timings_ms[stage] > 0
+    assert result.timings_ms["total"] >= result.timings_ms["pose"]
+
+
+def test_without_smoothing_smoothed_equals_raw():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene, noise_px=3.0, smoother=SmootherConfig(enabled=False))
+    for frame in scene.frames(5):
+        result = pipeline.process(frame)
+        np.testing.assert_array_equal(result.keypoints_smooth, result.keypoints)
+
+
+def test_smoothing_reduces_jitter_in_the_pipeline():
+    scene = Scene([ScriptedPerson(walking((150, 240), (30, 0)))], fps=30.0)
+    jitter = {}
+    for enabled in (False, True):
+        pipeline, _ = _pipeline(scene, k=1, noise_px=2.0, smoother=SmootherConfig(enabled=enabled))
+        track = np.stack([pipeline.process(f).keypoints_smooth[0] for f in scene.frames(60)])
+        jitter[enabled] = np.abs(np.diff(track[20:], n=2, axis=0)).mean()
+    assert jitter[True] < jitter[False] / 2
+
+
+def test_one_person_found_twice_is_reported_once():
+    scene = Scene([ScriptedPerson(walking((300, 240), (0, 0)))])
+
+    class Doubling(ScriptedDetector):
+        def __call__(self, image):
+            found = super().__call__(image)
+            boxes = np.concatenate([found.xyxy, found.xyxy + 2])
+            return type(found)(boxes, np.r_[found.scores, found.scores])
+
+    pipeline = Pipeline(estimator=ScriptedEstimator(scene), detector=Doubling(scene))
+    assert pipeline.process(scene.frame(0)).num_people == 1
+
+
+def test_reset_starts_ids_again():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene)
+    for frame in scene.frames(3):
+        pipeline.process(frame)
+    pipeline.reset()
+    assert sorted(pipeline.process(scene.frame(0)).track_ids.tolist()) == [1, 2]
+
+
+def test_describe_names_model_device_and_detector():
+    scene = _two_walkers()
+    detector = ScriptedDetector(scene)
+    detector.is_fallback, detector.notice = True, "YOLO weights missing -> using the HOG fallback detector"
+    pipeline = Pipeline(PipelineConfig(), estimator=ScriptedEstimator(scene), detector=detector,
+                        weights_sha256="ab" * 32)
+    info = pipeline.describe()
+    assert info.device == "cpu" and info.flip and not info.half
+    assert info.detector == "scripted" and info.detector_is_fallback
+    assert info.detector_notice.startswith("YOLO weights missing")
+    assert info.weights_sha256 == "ab" * 32
+    assert info.detect_every == PipelineConfig().detector.detect_every
