@@ -53,12 +53,19 @@ class YoloConfig:
 
 
 def resolve_device(device: str) -> str:
-    """ "auto" -> "cuda" when torch sees a GPU, else "cpu"; "cpu", "cuda" and "cuda:N" pass through."""
-    if device == "auto":
-        import torch
+    """The torch device to run on: "auto" means "cuda" when torch sees a GPU, else "cpu".
 
+    "cpu", "cuda" and "cuda:N" pass through; CUDA asked for on a machine without it is a ValueError.
+    """
+    import torch
+
+    if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+    if device == "cpu":
+        return device
+    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device '{device}' asked for, but torch sees no CUDA GPU: use 'auto' or 'cpu'")
         return device
     raise ValueError(f"unknown device '{device}': use 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
