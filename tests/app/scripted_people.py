@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.core.sources import FrameSource, SourceError
 from app.core.tracking.similarity import iou_matrix
-from app.core.types import Frame
+from app.core.types import Frame, SourceInfo
 
 # A standing person in box coordinates (x, y in [0, 1] of the box width and height), COCO order.
 STANDING = np.array([
@@ -148,3 +149,28 @@ class ScriptedEstimator:
             else:
                 keypoints[i] = box[:2] + self.rng.uniform(0, 1, (17, 2)) * (box[2:] - box[:2])
         return FakePoses(keypoints.astype(np.float32), scores.astype(np.float32))
+
+
+class SceneSource(FrameSource):
+    """The scene's first ``count`` frames as a finite, non-live :class:`FrameSource`."""
+
+    def __init__(self, scene: Scene, count: int, fail_after: int | None = None) -> None:
+        super().__init__(f"scene:{count}")
+        self.scene, self.count, self.fail_after = scene, count, fail_after
+        self._next = 0
+
+    def _open(self) -> SourceInfo:
+        self._next = 0
+        return SourceInfo(spec=self.spec, kind="video", size=self.scene.size, fps=self.scene.fps,
+                          frame_count=self.count, is_live=False)
+
+    def _read(self) -> Frame | None:
+        if self.fail_after is not None and self._next >= self.fail_after:
+            raise SourceError(f"{self.spec} broke after {self._next} frames")
+        if self._next >= self.count:
+            return None
+        self._next += 1
+        return self.scene.frame(self._next - 1)
+
+    def _close(self) -> None:
+        pass
