@@ -34,7 +34,8 @@ class YoloConfig:
     """Settings of the YOLO person detector.
 
     Attributes:
-        weights: a .pt (or any format ultralytics loads) path, an official asset name, or a model .yaml.
+        weights: a .pt (or any format ultralytics loads) path, an official asset name, or a model .yaml;
+            a Path is accepted and stored as str.
         confidence: minimum person score in [0, 1].
         iou: IoU above which NMS drops the weaker of two person boxes.
         image_size: longest side, in pixels, of the letterboxed network input.
@@ -49,7 +50,10 @@ class YoloConfig:
     image_size: int = 640
     device: str = "auto"
     half: bool = True
-    weights_dir: str | None = None
+    weights_dir: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", str(self.weights))  # paths and names alike, as ultralytics does
 
 
 def resolve_device(device: str) -> str:

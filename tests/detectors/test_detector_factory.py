@@ -73,6 +73,8 @@ def test_auto_uses_yolo_when_its_weights_are_at_hand(tmp_path):
     assert detector.name == "yolo" and not detector.is_fallback and detector.notice is None
     assert detector.description == "YOLO yolo11n.pt (cpu)"
     assert detector(np.zeros((240, 320, 3), np.uint8)).xyxy.shape[1] == 4
+    by_path = create_detector("yolo", weights=tmp_path / "yolo11n.pt", device="cpu")  # a Path works too
+    assert by_path.name == "yolo" and by_path.notice is None
 
 
 def test_none_is_the_whole_frame_as_one_person():
