@@ -1,15 +1,18 @@
-"""gui: open the desktop app (the default command); not implemented yet."""
+"""gui: open the desktop app (the default command), optionally with a video, image, folder or camera."""
 
 from __future__ import annotations
 
 import argparse
 
-from app.core.cli._pending import accept_anything, not_implemented
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept_anything(parser)
+    parser.add_argument("source", nargs="?", metavar="SOURCE",
+                        help="video file, image, folder of images, or camera index to open and play")
+    parser.add_argument("--settings", metavar="FILE",
+                        help="keep the settings in this INI file instead of the user's (e.g. for demos)")
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented("gui")
+    from app.gui.app import run_app
+
+    return run_app(args.source, args.settings)

@@ -1,0 +1,71 @@
+"""Status bar: source, resolution, fps in/out, per-stage milliseconds, device, drops, active detector."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from app.core.types import PipelineInfo, SourceInfo
+from app.gui.messages import DisplayFrame
+
+STAGES_SHOWN = ("detect", "pose", "track", "smooth", "render")
+FALLBACK_STYLE = "color: #e0a000; font-weight: bold;"
+
+
+def _fps(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+class StatusPanel(QStatusBar):
+    """Permanent fields on the right; transient messages (what is loading) on the left."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source_label = QLabel("no source")
+        self.resolution_label = QLabel()
+        self.fps_label = QLabel(toolTip="frames per second delivered by the source -> processed and shown")
+        self.stages_label = QLabel(toolTip="milliseconds per frame in each pipeline stage")
+        self.drops_label = QLabel()
+        self.device_label = QLabel()
+        self.detector_label = QLabel()
+        for label in (self.source_label, self.resolution_label, self.fps_label, self.stages_label,
+                      self.drops_label, self.device_label, self.detector_label):
+            self.addPermanentWidget(label)
+
+    def show_source(self, info: SourceInfo | None) -> None:
+        if info is None:
+            self.source_label.setText("no source")
+            self.resolution_label.clear()
+            return
+        kind = f"camera {info.spec}" if info.is_live else info.spec.rsplit("/", 1)[-1]
+        self.source_label.setText(kind)
+        self.source_label.setToolTip(info.spec)
+        nominal = f" @ {info.fps:.3g} fps" if info.fps else ""
+        self.resolution_label.setText(f"{info.size[0]}x{info.size[1]}{nominal}")
+        self.drops_label.clear()
+
+    def show_pipeline(self, info: PipelineInfo) -> None:
+        self.device_label.setText(f"{info.model} on {info.device}{' fp16' if info.half else ''}")
+        fallback = " (offline fallback)" if info.detector_is_fallback else ""
+        self.detector_label.setText(f"detector: {info.detector}{fallback}")
+        self.detector_label.setStyleSheet(FALLBACK_STYLE if info.detector_is_fallback else "")
+        lines = [info.detector_description, info.detector_notice]
+        self.detector_label.setToolTip("\n".join(line for line in lines if line))
+
+    def show_frame(self, display: DisplayFrame) -> None:
+        stats, timings = display.stats, display.result.timings_ms
+        self.fps_label.setText(f"fps in {_fps(stats.fps_in)} → out {_fps(stats.fps_out)}")
+        stages = " ".join(f"{stage} {timings[stage]:.0f}" for stage in STAGES_SHOWN)
+        self.stages_label.setText(f"ms: {stages} | total {timings['total']:.0f}")
+        losses = []
+        if stats.dropped:
+            losses.append(f"dropped {stats.dropped}")
+        if stats.skipped:
+            losses.append(f"skipped {stats.skipped}")
+        self.drops_label.setText(", ".join(losses) or "no frames lost")
+
+    def show_busy(self, text: str) -> None:
+        """What slow thing is happening (empty: nothing)."""
+        if text:
+            self.showMessage(text + "…")
+        else:
+            self.clearMessage()
