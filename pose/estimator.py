@@ -9,13 +9,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from pose.codecs import average_with_flipped, decode_heatmaps
 from pose.models.spec import ModelSpec
-from pose.transforms import PADDING, box_to_center_size, crop_matrices, heatmap_to_image, warp_crops
+from pose.transforms import (
+    PADDING,
+    box_to_center_size,
+    crop_matrices,
+    heatmap_to_image,
+    normalize_crops,
+    warp_crops,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +90,12 @@ class TopDownEstimator:
         self._half = self._device.type == "cuda" if half is None else half
         if self._half and self._device.type != "cuda":
             raise ValueError("half precision needs a CUDA device; use half=False on CPU")
-        dtype = torch.float16 if self._half else torch.float32
-        self._model = model.to(self._device, dtype).eval()
+        self._dtype = torch.float16 if self._half else torch.float32
+        self._model = model.to(self._device, self._dtype).eval()
         self._spec = spec
         self._flip_permutation = spec.skeleton.flip_permutation()
         self.flip = flip
-        # (x / 255 - mean) / std == x * scale + offset, one fused pass over the batch.
-        std = torch.tensor(spec.std, dtype=torch.float32).view(1, 3, 1, 1)
-        mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, 3, 1, 1)
-        self._scale = (1.0 / (255.0 * std)).to(self._device, dtype)
-        self._offset = (-mean / std).to(self._device, dtype)
-        logger.debug("estimator for %s on %s (%s), flip=%s", spec.name, self._device, dtype, flip)
+        logger.debug("estimator for %s on %s (%s), flip=%s", spec.name, self._device, self._dtype, flip)
 
     @property
     def device(self) -> torch.device:
@@ -130,20 +133,17 @@ class TopDownEstimator:
         crops = np.empty((2 * n if self.flip else n, *input_hw, 3), dtype=np.uint8)
         warp_crops(image, crop_matrices(centers, sizes, input_hw), input_hw, out=crops[:n])
         if self.flip:
-            crops[n:] = crops[:n, :, ::-1]
-        heatmaps = self._forward(crops)
+            for crop, mirrored in zip(crops[:n], crops[n:], strict=True):
+                cv2.flip(crop, 1, dst=mirrored)
+        heatmaps = self._forward(normalize_crops(crops, self._spec.mean, self._spec.std))
         if self.flip:
             heatmaps = average_with_flipped(heatmaps[:n], heatmaps[n:], self._flip_permutation)
         coords, scores = decode_heatmaps(heatmaps)
         keypoints = heatmap_to_image(coords, centers, sizes, self._spec.heatmap_size)
         return PoseResult(keypoints.astype(np.float32), scores)
 
-    def _forward(self, crops: np.ndarray) -> np.ndarray:
-        """``(B, h, w, 3)`` BGR uint8 crops -> ``(B, K, h/4, w/4)`` float32 heatmaps, one model call."""
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        """``(B, 3, h, w)`` normalised RGB float32 -> ``(B, K, h/4, w/4)`` float32 heatmaps in one call."""
         with torch.inference_mode():
-            pixels = torch.from_numpy(crops).to(self._device, non_blocking=True)
-            rgb = pixels.permute(0, 3, 1, 2).flip(1)  # (B, 3, h, w) RGB, uint8, channels-last strides
-            batch = torch.empty(rgb.shape, dtype=self._scale.dtype, device=self._device)
-            torch.addcmul(self._offset, rgb, self._scale, out=batch)  # contiguous NCHW, one pass
-            heatmaps = self._model(batch)
-            return heatmaps.float().cpu().numpy()
+            inputs = torch.from_numpy(batch).to(self._device, self._dtype, non_blocking=True)
+            return self._model(inputs).float().cpu().numpy()

@@ -13,6 +13,8 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -145,6 +147,32 @@ def warp_crops(
             image, matrix, (out_w, out_h), dst=crop,
             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
         )
+    return out
+
+
+def normalize_crops(
+    crops: np.ndarray, mean: Sequence[float], std: Sequence[float], out: np.ndarray | None = None
+) -> np.ndarray:
+    """Network input from BGR crops: RGB, ``(x / 255 - mean) / std``, channels first.
+
+    One multiply and one add per channel plane, reading the BGR channels in reverse, so no intermediate
+    RGB or float copy is made.
+
+    Args:
+        crops: ``(N, h, w, 3)`` BGR uint8.
+        mean, std: RGB normalisation on [0, 1] pixel values (``ModelSpec.mean`` / ``.std``).
+        out: optional ``(N, 3, h, w)`` float32 buffer written in place.
+
+    Returns:
+        ``(N, 3, h, w)`` float32 normalised RGB (``out`` when given).
+    """
+    n, height, width, _ = crops.shape
+    if out is None:
+        out = np.empty((n, 3, height, width), dtype=np.float32)
+    for channel in range(3):
+        plane = out[:, channel]
+        np.multiply(crops[..., 2 - channel], np.float32(1.0 / (255.0 * std[channel])), out=plane)
+        plane += np.float32(-mean[channel] / std[channel])
     return out
 
 

@@ -13,6 +13,7 @@ from pose.transforms import (
     crop_matrix,
     heatmap_to_image,
     invert_affine,
+    normalize_crops,
     warp_crops,
 )
 
@@ -127,3 +128,14 @@ def test_warp_writes_into_a_given_buffer():
     matrices = crop_matrices(np.array([[30.0, 25.0]] * 2), np.array([[24.0, 32.0]] * 2), (32, 24))
     assert warp_crops(image, matrices, (32, 24), out=buffer) is buffer
     assert (buffer == 7).all()
+
+
+def test_normalize_crops_gives_channels_first_normalised_rgb():
+    rng = np.random.default_rng(6)
+    crops = rng.integers(0, 256, size=(3, 8, 6, 3), dtype=np.uint8)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    batch = normalize_crops(crops, mean, std)
+    rgb = crops[..., ::-1].transpose(0, 3, 1, 2) / 255.0
+    expected = (rgb - np.array(mean)[None, :, None, None]) / np.array(std)[None, :, None, None]
+    assert batch.dtype == np.float32 and batch.shape == (3, 3, 8, 6) and batch.flags.c_contiguous
+    np.testing.assert_allclose(batch, expected, atol=1e-5)
