@@ -2,6 +2,8 @@
 
 It scans an image pyramid whose largest level is sized so that the smallest person looked for fills the
 HOG window; small frames are therefore upscaled, and the cost per frame hardly depends on the resolution.
+Each level is scored by ``cv2.HOGDescriptor.detect`` with OpenCV's default people SVM, which ships inside
+opencv-python (OpenCV 4; OpenCV 5 moved HOG to contrib, hence the pin in pyproject.toml).
 Much weaker than YOLO (upright, mostly whole people), so it is always labelled as the fallback.
 """
 
@@ -14,7 +16,11 @@ import numpy as np
 
 from detectors.base import Detections, check_bgr_image
 from detectors.boxes import intersection_over_smaller, nms
-from detectors.hog_features import BLOCK_STRIDE, WINDOW_WH, window_scores
+
+WINDOW_WH = (64, 128)
+"""Size of the HOG detection window (width, height) in pixels."""
+WINDOW_STRIDE = (8, 8)
+"""Step between scored windows (x, y) in pixels of a pyramid level: one HOG cell."""
 
 _PERSON_IN_WINDOW = (16, 16, 48, 112)
 """Where the person stands inside the 64x128 training window (x1, y1, x2, y2): about 96 px tall, centred."""
@@ -59,15 +65,22 @@ def pyramid_scales(image_hw: tuple[int, int], config: HogConfig) -> list[float]:
     return scales
 
 
-def _level_hits(image: np.ndarray, scale: float, hit_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def _people_svm() -> cv2.HOGDescriptor:
+    descriptor = cv2.HOGDescriptor()
+    descriptor.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    return descriptor
+
+
+def _level_hits(
+    descriptor: cv2.HOGDescriptor, image: np.ndarray, scale: float, hit_threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Windows (x1, y1, x2, y2 in `image` pixels) and SVM margins above threshold at one pyramid level."""
     height, width = image.shape[:2]
     level = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_LINEAR)
-    margins = window_scores(level)
-    rows, columns = np.nonzero(margins > hit_threshold)
-    corners = np.stack([columns, rows], axis=1).astype(np.float32) * BLOCK_STRIDE
+    corners, margins = descriptor.detect(level, hitThreshold=hit_threshold, winStride=WINDOW_STRIDE)
+    corners = np.asarray(corners, np.float32).reshape(-1, 2)
     windows = np.concatenate([corners, corners + np.asarray(WINDOW_WH, np.float32)], axis=1) / scale
-    return windows, margins[rows, columns]
+    return windows, np.asarray(margins, np.float32).reshape(-1)
 
 
 def person_boxes(windows: np.ndarray) -> np.ndarray:
@@ -87,11 +100,12 @@ class HogDetector:
         self.config = config or HogConfig()
         self.notice = notice
         self.description = "HOG people detector (offline fallback, weaker than YOLO)"
+        self._descriptor = _people_svm()
 
     def __call__(self, image: np.ndarray) -> Detections:
         check_bgr_image(image)
         hits = [
-            _level_hits(image, scale, self.config.hit_threshold)
+            _level_hits(self._descriptor, image, scale, self.config.hit_threshold)
             for scale in pyramid_scales(image.shape[:2], self.config)
         ]
         if not hits:
