@@ -1,8 +1,9 @@
 """The GUI thread's handle on the worker: owns the QThread, turns method calls into queued requests.
 
 The window calls plain methods (``controller.play()``); each emits a signal connected to the worker's slot,
-and Qt delivers it in the worker thread between two frames. The worker's signals come back the same way;
-connect to them on ``controller.worker``.
+and Qt delivers it in the worker thread between two frames. The worker's signals come back the same way:
+the controller re-emits each of them in the GUI thread under the same name, so connect to the controller's
+(and tests wait on them: a waiter on the worker's own signal would run in the worker thread).
 """
 
 from __future__ import annotations
@@ -10,12 +11,32 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.core.config import PipelineConfig
+from app.gui.mailbox import Mailbox
+from app.gui.messages import DisplayFrame
 from app.gui.session import Outputs
 from app.gui.worker import PipelineWorker
+
+RELAYED = (
+    "capabilities_ready", "pipeline_ready", "source_opened", "frame_ready", "state_changed", "progress",
+    "run_finished", "ended", "busy", "notice", "error",
+)
 
 
 class PipelineController(QObject):
     """Starts ``worker`` in its own thread; :meth:`shutdown` finalises outputs and joins the thread."""
+
+    # The worker's signals, re-emitted in the GUI thread (see PipelineWorker for their arguments).
+    capabilities_ready = Signal(object)
+    pipeline_ready = Signal(object)
+    source_opened = Signal(object)
+    frame_ready = Signal()
+    state_changed = Signal(str)
+    progress = Signal(int, int)
+    run_finished = Signal(object)
+    ended = Signal()
+    busy = Signal(str)
+    notice = Signal(str)
+    error = Signal(str)
 
     _initialise = Signal(object)
     _configure = Signal(object)
@@ -49,7 +70,14 @@ class PipelineController(QObject):
             (self._shutdown, worker.shutdown),
         ):
             request.connect(slot)
+        for name in RELAYED:
+            getattr(worker, name).connect(getattr(self, name))  # queued: the controller lives here
         self._thread.start()
+
+    @property
+    def frames(self) -> Mailbox[DisplayFrame]:
+        """Where the newest processed frame waits (``frame_ready`` says when one arrives)."""
+        return self.worker.frames
 
     def start(self, config: PipelineConfig) -> None:
         """Probe models and devices, then build the pipeline for ``config`` (all in the worker)."""

@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
 
     # -- wiring --------------------------------------------------------------------------------------------
     def _wire(self) -> None:
-        worker, controller, transport = self.controller.worker, self.controller, self.transport
+        controller, transport = self.controller, self.transport
         self.controls.config_changed.connect(self._config_edited)
         self.overlay.render_changed.connect(self._config_edited)
         self.outputs_panel.outputs_changed.connect(self._outputs_edited)
@@ -144,17 +144,17 @@ class MainWindow(QMainWindow):
         transport.cancel_requested.connect(controller.cancel)
         transport.mode_changed.connect(self._mode_edited)
         self.view.clicked.connect(self._view_clicked)
-        worker.capabilities_ready.connect(self.controls.set_capabilities)
-        worker.pipeline_ready.connect(self.controls.show_pipeline)
-        worker.pipeline_ready.connect(self.status.show_pipeline)
-        worker.source_opened.connect(self._source_opened)
-        worker.frame_ready.connect(self._frame_ready)
-        worker.state_changed.connect(transport.set_state)
-        worker.progress.connect(transport.set_progress)
-        worker.run_finished.connect(self._run_finished)
-        worker.busy.connect(self.status.show_busy)
-        worker.notice.connect(self.banner.show_notice)
-        worker.error.connect(self.banner.show_error)
+        controller.capabilities_ready.connect(self.controls.set_capabilities)
+        controller.pipeline_ready.connect(self.controls.show_pipeline)
+        controller.pipeline_ready.connect(self.status.show_pipeline)
+        controller.source_opened.connect(self._source_opened)
+        controller.frame_ready.connect(self._frame_ready)
+        controller.state_changed.connect(transport.set_state)
+        controller.progress.connect(transport.set_progress)
+        controller.run_finished.connect(self._run_finished)
+        controller.busy.connect(self.status.show_busy)
+        controller.notice.connect(self.banner.show_notice)
+        controller.error.connect(self.banner.show_error)
 
     def _restore(self) -> None:
         settings = self.settings
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
             self._show_recent(self.settings.add_recent(info.spec))
 
     def _frame_ready(self) -> None:
-        display = self.controller.worker.frames.take()
+        display = self.controller.frames.take()
         if display is None:
             return
         self.view.show_frame(display.image, display.result)

@@ -237,7 +237,6 @@ class PipelineWorker(QObject):
     def shutdown(self) -> None:
         """Finalise outputs, close the source, and end the worker thread's event loop."""
         self._timer.stop()
-        self._apply_timer.stop()
         try:
             if self.session.writing:
                 self._finish_outputs(cancelled=True)
@@ -245,6 +244,8 @@ class PipelineWorker(QObject):
         except AppError as error:
             log.error("while closing: %s", error)
         finally:
+            self._timer.stop()
+            self._apply_timer.stop()  # no timer may outlive the thread it belongs to
             QThread.currentThread().quit()
 
     # -- the frame loop ------------------------------------------------------------------------------------
@@ -303,8 +304,8 @@ class PipelineWorker(QObject):
         now = self._clock()
         if count:
             self._fps_out.add(now)
+            self._run_frames += 1
             if self._state is State.PROCESSING:
-                self._run_frames += 1
                 self.progress.emit(processed.frame.index + 1, self.session.info.frame_count or 0)
         self._last = processed
         stats = LiveStats(self._fps_in.rate(now), self._fps_out.rate(now), self._skipped, self._dropped)

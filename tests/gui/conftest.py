@@ -97,3 +97,12 @@ def make_window(qtbot, settings_path: Path) -> Callable[..., MainWindow]:
 @pytest.fixture
 def window(make_window: Callable[..., MainWindow]) -> MainWindow:
     return make_window()
+
+
+def open_paused(qtbot, window: MainWindow, spec: str) -> None:
+    """Open ``spec`` in process mode (which shows the first frame and waits) and wait until it is on screen."""
+    window.transport.set_mode("process")
+    shown = window.view.frames_shown
+    window.open_source(spec)
+    qtbot.waitUntil(lambda: window.view.frames_shown > shown and window.transport.play_button.isEnabled(),
+                    timeout=READY_TIMEOUT_MS)

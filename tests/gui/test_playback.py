@@ -6,7 +6,7 @@ from conftest import CLIP_FRAMES, READY_TIMEOUT_MS
 
 
 def test_open_clip_plays_to_the_end(qtbot, window, clip):
-    with qtbot.waitSignal(window.controller.worker.ended, timeout=READY_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.ended, timeout=READY_TIMEOUT_MS):
         window.open_source(str(clip))
     qtbot.waitUntil(lambda: window.transport.slider.value() == CLIP_FRAMES - 1)
     assert window.view.frames_shown >= 1
