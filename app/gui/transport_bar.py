@@ -42,7 +42,8 @@ class TransportBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.play_button = QPushButton("Play", clicked=self._play_or_pause)
-        self.step_button = QToolButton(text="Step", toolTip="Next frame", clicked=self.step_requested)
+        self.step_button = QToolButton(text="Step", toolTip="Show the next frame")
+        self.step_button.clicked.connect(self.step_requested)
         self.slider = QSlider(Qt.Orientation.Horizontal, tracking=True)
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.sliderReleased.connect(lambda: self.seek_requested.emit(self.slider.value()))
@@ -54,7 +55,8 @@ class TransportBar(QWidget):
             self.mode_combo.addItem(label, mode)
         self.mode_combo.currentIndexChanged.connect(lambda _: self.mode_changed.emit(self.mode()))
         self.progress = QProgressBar(textVisible=True, format="%v / %m frames")
-        self.cancel_button = QPushButton("Cancel", clicked=self.cancel_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         for widget in (self.play_button, self.step_button):

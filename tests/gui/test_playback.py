@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from conftest import CLIP_FRAMES, READY_TIMEOUT_MS
 
+from app.gui.session import Session
+from app.gui.worker import PipelineWorker
+
 
 def test_open_clip_plays_to_the_end(qtbot, window, clip):
     with qtbot.waitSignal(window.controller.ended, timeout=READY_TIMEOUT_MS):
@@ -17,3 +20,24 @@ def test_open_clip_plays_to_the_end(qtbot, window, clip):
     assert "edite_hrnet_tiny on cpu" in window.status.device_label.text()
     assert "detector: none" in window.status.detector_label.text()
     assert "ms:" in window.status.stages_label.text()
+
+
+class SlowClock:
+    """A clock on which every reading is 0.25 s later: processing looks 2.5x slower than this 10 fps clip."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.25
+        return self.now
+
+
+def test_watch_mode_skips_late_frames_to_stay_in_real_time(qtbot, make_window, clip):
+    window = make_window(PipelineWorker(Session(), clock=SlowClock()))
+    with qtbot.waitSignal(window.controller.ended, timeout=READY_TIMEOUT_MS):
+        window.open_source(str(clip))
+    assert window.view.result.frame_index == CLIP_FRAMES - 1  # the last frame is always shown
+    shown = window.view.frames_shown
+    skipped = int(window.status.drops_label.text().removeprefix("skipped "))
+    assert skipped > 0 and shown + skipped <= CLIP_FRAMES  # the screen may also coalesce frames

@@ -1,0 +1,139 @@
+"""The Qt-free parts of the GUI: pacing, rate meters, click selection, settings round trip, model catalogue,
+and which parts of the pipeline a settings change rebuilds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, RenderConfig, SmootherConfig
+from app.core.pipeline import Pipeline
+from app.core.types import FrameResult
+from app.gui.catalog import Capabilities, ModelChoice, default_weights, model_label, with_default_weights
+from app.gui.mailbox import Mailbox
+from app.gui.pacing import RateMeter, WatchClock
+from app.gui.selection import track_at
+from app.gui.session import Session
+from app.gui.settings import config_from_dict
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_watch_clock_anchors_media_time_to_the_wall_clock():
+    clock = ManualClock()
+    watch = WatchClock(clock)
+    watch.start(media_s=2.0)
+    assert watch.wait_s(2.1) == pytest.approx(0.1)
+    clock.now += 0.35  # media time now 2.35
+    assert watch.wait_s(2.1) == 0.0
+    assert watch.is_stale(2.1, frame_interval_s=0.1)  # 2.2 is due too: 2.1 can go
+    assert watch.is_stale(2.2, frame_interval_s=0.1)
+    assert not watch.is_stale(2.3, frame_interval_s=0.1)  # 2.4 is not due yet: show 2.3
+    watch.stop()
+    assert not watch.started
+
+
+def test_rate_meter_counts_events_over_its_window():
+    meter = RateMeter(window_s=1.0)
+    assert meter.rate(0.0) is None
+    for step in range(21):
+        meter.add(step * 0.1)  # 10 per second
+    assert meter.rate(2.0) == pytest.approx(10.0)
+    meter.add(2.1, count=3)  # a camera frame and the two it dropped
+    assert meter.rate(2.1) > 10.0
+    meter.reset()
+    assert meter.rate(3.0) is None
+
+
+def test_mailbox_keeps_only_the_newest_item_and_says_when_to_notify():
+    box: Mailbox[int] = Mailbox()
+    assert box.put(1) is True
+    assert box.put(2) is False  # the reader was already told
+    assert box.take() == 2
+    assert box.take() is None
+
+
+def _result(boxes: list[list[float]], ids: list[int]) -> FrameResult:
+    count = len(ids)
+    return FrameResult(
+        frame_index=0, timestamp_s=0.0, image_hw=(100, 200), boxes=np.array(boxes, np.float32).reshape(-1, 4),
+        box_scores=np.ones(count), track_ids=np.array(ids), keypoints=np.zeros((count, 17, 2)),
+        scores=np.zeros((count, 17)), keypoints_smooth=np.zeros((count, 17, 2)),
+    )
+
+
+def test_a_click_selects_the_smallest_box_around_it():
+    result = _result([[0, 0, 100, 100], [40, 40, 60, 60], [150, 0, 190, 90]], [4, 7, 9])
+    assert track_at(result, 50, 50) == 7  # inside both: the smaller, front box
+    assert track_at(result, 10, 10) == 4
+    assert track_at(result, 170, 50) == 9
+    assert track_at(result, 120, 50) is None
+    assert track_at(_result([], []), 5, 5) is None
+
+
+def test_settings_round_trip_and_tolerate_other_versions():
+    config = PipelineConfig(model=ModelConfig(name="dite_hrnet_18", flip=False),
+                            smoother=SmootherConfig(strength=0.8), render=RenderConfig(trails=True))
+    assert config_from_dict(config.to_dict()) == config
+    data = config.to_dict()
+    data["tracker"]["a_setting_from_the_future"] = 1
+    del data["detector"]
+    assert config_from_dict(data) == replace(config, detector=DetectorConfig())
+    data["smoother"]["strength"] = 7.0
+    with pytest.raises(ValueError, match="strength"):
+        config_from_dict(data)
+
+
+def test_model_labels_and_shipped_weights(tmp_path):
+    assert model_label("edite_hrnet_s") == "EDite-HRNet-S"
+    assert model_label("dite_hrnet_30") == "Dite-HRNet-30"
+    assert model_label("lite_hrnet_18") == "Lite-HRNet-18"
+    assert model_label("something_else") == "something_else"
+    (tmp_path / "edite_hrnet_s_distilled.pth").write_bytes(b"")
+    (tmp_path / "edite_hrnet_s2.pth").write_bytes(b"")
+    assert default_weights("edite_hrnet_s", tmp_path) == tmp_path / "edite_hrnet_s_distilled.pth"
+    assert default_weights("edite_hrnet_l", tmp_path) is None
+    assert default_weights("edite_hrnet_s", tmp_path / "absent") is None
+
+    shipped = tmp_path / "edite_hrnet_s_distilled.pth"
+    capabilities = Capabilities((ModelChoice("edite_hrnet_s", "EDite-HRNet-S", shipped),), cuda_available=False)
+    config = PipelineConfig(model=ModelConfig(name="edite_hrnet_s"))
+    assert with_default_weights(config, capabilities).model.weights == str(shipped)
+    chosen = replace(config, model=replace(config.model, weights="mine.pth"))
+    assert with_default_weights(chosen, capabilities) == chosen
+
+
+class CountingFactory:
+    """Builds real pipelines and remembers which parts each one was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[set[str]] = []
+
+    def __call__(self, config: PipelineConfig, **parts: object) -> Pipeline:
+        self.calls.append(set(parts) - {"weights_sha256"})
+        return Pipeline(config, **parts)
+
+
+def test_a_settings_change_rebuilds_only_what_it_touches(fast_config):
+    factory = CountingFactory()
+    session = Session(pipeline_factory=factory)
+    session.configure(fast_config)
+    first = session.pipeline
+    session.configure(replace(fast_config, render=RenderConfig(boxes=False)))
+    assert session.pipeline is first and factory.calls == [set()]  # overlay only: same pipeline
+    session.configure(replace(fast_config, smoother=SmootherConfig(strength=0.9)))
+    assert factory.calls[-1] == {"estimator", "detector"} and session.pipeline.estimator is first.estimator
+    session.configure(replace(fast_config, model=replace(fast_config.model, flip=True)))
+    assert factory.calls[-1] == {"estimator", "detector"} and session.pipeline.describe().flip
+    session.configure(replace(fast_config, detector=replace(fast_config.detector, name="hog")))
+    assert factory.calls[-1] == {"estimator"} and session.pipeline.describe().detector == "hog"
+    session.configure(replace(fast_config, model=replace(fast_config.model, name="lite_hrnet_18")))
+    assert factory.calls[-1] == set() and session.pipeline.describe().model == "lite_hrnet_18"
