@@ -100,7 +100,7 @@ def window(make_window: Callable[..., MainWindow]) -> MainWindow:
 
 
 def open_paused(qtbot, window: MainWindow, spec: str) -> None:
-    """Open ``spec`` in process mode (which shows the first frame and waits) and wait until it is on screen."""
+    """Open ``spec`` in process mode (it shows the first frame, then waits) until that frame is on screen."""
     window.transport.set_mode("process")
     shown = window.view.frames_shown
     window.open_source(spec)

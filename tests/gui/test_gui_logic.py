@@ -104,7 +104,8 @@ def test_model_labels_and_shipped_weights(tmp_path):
     assert default_weights("edite_hrnet_s", tmp_path / "absent") is None
 
     shipped = tmp_path / "edite_hrnet_s_distilled.pth"
-    capabilities = Capabilities((ModelChoice("edite_hrnet_s", "EDite-HRNet-S", shipped),), cuda_available=False)
+    choice = ModelChoice("edite_hrnet_s", "EDite-HRNet-S", shipped)
+    capabilities = Capabilities((choice,), cuda_available=False)
     config = PipelineConfig(model=ModelConfig(name="edite_hrnet_s"))
     assert with_default_weights(config, capabilities).model.weights == str(shipped)
     chosen = replace(config, model=replace(config.model, weights="mine.pth"))

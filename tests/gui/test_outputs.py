@@ -42,7 +42,8 @@ def video_frame_count(path) -> int:
     return count
 
 
-def test_process_whole_file_writes_csv_and_recording_like_main_run(qtbot, window, clip, tmp_path, fast_config):
+def test_process_whole_file_writes_csv_and_recording_like_main_run(qtbot, window, clip, tmp_path,
+                                                                   fast_config):
     csv_path, video_path = tmp_path / "walk.csv", tmp_path / "walk.mp4"
     type_path(qtbot, window.outputs_panel.csv_edit, csv_path)
     type_path(qtbot, window.outputs_panel.video_edit, video_path)
