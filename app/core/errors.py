@@ -20,3 +20,16 @@ class SinkError(AppError):
 
 class ModelLoadError(AppError):
     """A pose model, its weights, or a detector could not be set up."""
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message as one line: its first line, cut before a parenthesis that the cut left open.
+
+    Some libraries append multi-line detail (e.g. torch's unpickling advice) to a clear first sentence;
+    the user gets the sentence, ``--verbose`` logs the rest.
+    """
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    first = lines[0].strip()
+    if len(lines) > 1 and first.count("(") > first.count(")"):
+        first = first[: first.rfind("(")].rstrip(" :")
+    return first

@@ -217,8 +217,9 @@ class Pipeline:
         """``(N, 4)`` padded boxes around each person's confident keypoints; NaN rows where too few."""
         from detectors.boxes import boxes_from_keypoints
 
-        boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
-                                     self.config.detector.keypoint_box_padding)
+        with np.errstate(invalid="ignore"):  # people with too few keypoints get NaN rows, by design
+            boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
+                                         self.config.detector.keypoint_box_padding)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,6 +254,12 @@ class _StageClock:
         self._last = now
 
 
+def _naming(error: BaseException, context: str) -> str:
+    """The error's message when it already says what failed ("cannot ..."), else ``context: message``."""
+    message = str(error).strip().strip("'\"")
+    return message if message.lower().startswith("cannot") else f"{context}: {message}"
+
+
 def _device_of(estimator: object) -> str:
     return str(getattr(estimator, "device", "cpu"))
 
@@ -268,13 +275,13 @@ def _build_estimator(config: PipelineConfig) -> tuple[PoseEstimator, str | None]
         model = create_model(model_config.name, weights=model_config.weights)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         what = f"weights '{model_config.weights}'" if model_config.weights else f"model '{model_config.name}'"
-        raise ModelLoadError(f"cannot load {what}: {error}") from error
+        raise ModelLoadError(_naming(error, f"cannot load {what}")) from error
     try:
         estimator = TopDownEstimator(model, device=model_config.device, flip=model_config.flip,
                                      half=model_config.half)
     except (ValueError, RuntimeError) as error:
         where = f"model '{model_config.name}' on device '{model_config.device}'"
-        raise ModelLoadError(f"cannot run {where}: {error}") from error
+        raise ModelLoadError(_naming(error, f"cannot run {where}")) from error
     if not model_config.weights:
         log.warning("model '%s' has no weights file: it runs with random weights and finds no real poses; "
                     "pass --weights", model_config.name)
@@ -297,7 +304,7 @@ def _build_detector(config: PipelineConfig, estimator: PoseEstimator) -> PersonD
     try:
         detector = create_detector(options.name, **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
-        raise ModelLoadError(f"cannot set up detector '{options.name}': {error}") from error
+        raise ModelLoadError(_naming(error, f"cannot set up detector '{options.name}'")) from error
     if detector.notice:
         log.warning("%s", detector.notice)
     return detector

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL
+from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
 
 if TYPE_CHECKING:
     import threading
@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detect-every", type=int, default=DEFAULT_DETECT_EVERY, metavar="K",
                         help="run the detector every K frames and follow people by their keypoints in "
                              f"between (default {DEFAULT_DETECT_EVERY}; 1 = every frame)")
+    parser.add_argument("--min-pose-score", type=float, default=DetectorConfig.min_pose_score, metavar="S",
+                        help="drop people whose mean keypoint score is below S, as false detections "
+                             f"(default {DetectorConfig.min_pose_score})")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for the models (default: PyTorch's choice; 1 suits a busy CPU)")
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument("--fps", type=float, help="frame rate of a folder of images (default 30)")
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window")
@@ -54,23 +59,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     """The pipeline settings the command line asks for."""
-    from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, SmootherConfig
+    from app.core.config import ModelConfig, PipelineConfig, SmootherConfig
 
     return PipelineConfig(
         model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip),
         detector=DetectorConfig(name=args.detector, weights=args.detector_weights,
-                                detect_every=args.detect_every),
+                                detect_every=args.detect_every, min_pose_score=args.min_pose_score),
         smoother=SmootherConfig(enabled=not args.no_smooth, strength=args.smooth_strength),
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.core.errors import AppError
+    import logging
+
+    from app.core.errors import AppError, one_line
 
     try:
         summary, sinks = _execute(args)
     except (AppError, ValueError) as error:  # ValueError: an invalid setting, e.g. --detect-every 0
-        print(f"error: {error}", file=sys.stderr)
+        logging.getLogger(__name__).debug("full error", exc_info=error)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted: the outputs written so far are complete and valid", file=sys.stderr)
@@ -86,8 +94,13 @@ def _execute(args: argparse.Namespace) -> tuple[RunSummary, list[Sink]]:
     from app.core.sources import open_source
 
     config = config_from_args(args)
-    if args.max_frames is not None and args.max_frames < 1:
-        raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
+    for flag, value in (("--max-frames", args.max_frames), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.csv:
         check_writable(args.csv, "CSV")
     if args.record:

@@ -1,0 +1,149 @@
+"""``main.py run`` end to end on the committed clip, and one test per kind of bad input (issue 5, item 7).
+
+Runs in-process (``main.main``) to avoid re-importing torch per test. The tiny model keeps it fast; it has
+random weights, so ``--min-pose-score 0`` keeps its (meaningless) poses in the CSV to check the schema.
+``--threads 1``: on a busy 2-core machine more threads are far slower.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import pytest
+from conftest import REPO_ROOT
+
+import main
+from app.core.sinks import COLUMNS, metadata_path
+
+CLIP = REPO_ROOT / "assets" / "samples" / "pedestrians.mp4"
+CLIP_FRAMES = 50
+FAST = ["--model", "edite_hrnet_tiny", "--no-flip", "--threads", "1"]
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main.main(["run", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _video(path) -> tuple[int, float, tuple[int, int]]:
+    capture, frames = cv2.VideoCapture(str(path)), 0
+    while capture.read()[0]:
+        frames += 1
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    return frames, capture.get(cv2.CAP_PROP_FPS), size
+
+
+def _csv_rows(path) -> tuple[list[str], list[list[str]]]:
+    with open(path, newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def _assert_one_error_line(code: int, err: str, *fragments: str) -> str:
+    assert code != 0
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in errors[0]
+    return errors[0]
+
+
+def test_end_to_end_with_the_offline_detector(tmp_path, capsys):
+    out_csv, out_video = tmp_path / "poses.csv", tmp_path / "poses.mp4"
+    code, out, err = _run(capsys, str(CLIP), "--detector", "hog", *FAST, "--min-pose-score", "0",
+                          "--max-frames", "6", "--csv", str(out_csv), "--record", str(out_video))
+    assert code == 0, err
+    assert "detector: HOG" in out and "[offline fallback]" in out
+    assert "frames: 6 |" in out and "ms per frame: read" in out
+
+    header, rows = _csv_rows(out_csv)
+    assert header == list(COLUMNS)
+    assert rows and len(rows) % 17 == 0
+    assert {int(row[0]) for row in rows} <= set(range(6))
+    for row in rows:
+        assert len(row) == len(COLUMNS)
+        assert int(row[2]) >= 1
+        assert all(float(value) == float(value) for value in row[4:])  # numbers, none NaN
+
+    meta = json.loads(metadata_path(out_csv).read_text())
+    assert meta["pipeline"]["detector"] == "hog" and meta["pipeline"]["detector_is_fallback"] is True
+    assert meta["pipeline"]["model"] == "edite_hrnet_tiny" and meta["run"]["frames"] == 6
+    assert meta["source"]["nominal_fps"] == pytest.approx(10.0) and meta["finished"] is True
+
+    assert _video(out_video) == (6, pytest.approx(10.0), (640, 480))
+
+
+def test_recording_has_one_frame_per_source_frame(tmp_path, capsys):
+    out_video = tmp_path / "all.mp4"
+    code, out, err = _run(capsys, str(CLIP), "--detector", "none", *FAST, "--record", str(out_video))
+    assert code == 0, err
+    assert f"frames: {CLIP_FRAMES} |" in out
+    assert _video(out_video) == (CLIP_FRAMES, pytest.approx(10.0), (640, 480))
+
+
+# -- bad input: one clear error line, a non-zero exit, and what was written stays valid -------------------
+def test_missing_file(tmp_path, capsys):
+    code, _, err = _run(capsys, str(tmp_path / "absent.mp4"))
+    _assert_one_error_line(code, err, "absent.mp4", "no such file")
+
+
+def test_file_that_is_not_a_video(tmp_path, capsys):
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("hello\n" * 50)
+    code, _, err = _run(capsys, str(notes))
+    _assert_one_error_line(code, err, "notes.mp4", "not a video file")
+
+
+def test_truncated_video_keeps_what_was_written(tmp_path, capsys):
+    cut = tmp_path / "cut.mp4"
+    data = CLIP.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    out_csv, out_video = tmp_path / "cut.csv", tmp_path / "cut_annotated.mp4"
+    code, _, err = _run(capsys, str(cut), "--detector", "none", *FAST, "--min-pose-score", "0",
+                        "--csv", str(out_csv), "--record", str(out_video))
+    _assert_one_error_line(code, err, "cut.mp4", "truncated")
+    meta = json.loads(metadata_path(out_csv).read_text())
+    processed = meta["run"]["frames"]
+    assert 0 < processed < CLIP_FRAMES
+    header, rows = _csv_rows(out_csv)
+    assert header == list(COLUMNS)
+    assert sorted({int(row[0]) for row in rows}) == list(range(processed))  # one person per frame
+    assert _video(out_video)[0] == processed
+
+
+def test_camera_index_that_does_not_open(capsys):
+    code, _, err = _run(capsys, "97")
+    _assert_one_error_line(code, err, "cannot open camera 97")
+
+
+@pytest.mark.parametrize("flag", ["--csv", "--record"])
+def test_output_path_that_cannot_be_written(tmp_path, capsys, flag):
+    target = tmp_path / "no" / "such" / "folder" / ("out.csv" if flag == "--csv" else "out.mp4")
+    code, out, err = _run(capsys, str(CLIP), *FAST, flag, str(target))
+    _assert_one_error_line(code, err, str(target), "does not exist")
+    assert out == ""  # refused before any work
+    assert not any(tmp_path.iterdir())
+
+
+def test_recording_with_an_unknown_container(tmp_path, capsys):
+    code, _, err = _run(capsys, str(CLIP), *FAST, "--max-frames", "1", "--record", str(tmp_path / "out.mkv"))
+    _assert_one_error_line(code, err, "out.mkv", ".mp4")
+
+
+@pytest.mark.parametrize("content", [b"definitely not a checkpoint", None], ids=["garbage", "missing"])
+def test_invalid_weights_file(tmp_path, capsys, content):
+    weights = tmp_path / "weights.pth"
+    if content is not None:
+        weights.write_bytes(content)
+    code, _, err = _run(capsys, str(CLIP), *FAST, "--weights", str(weights), "--csv", str(tmp_path / "x.csv"))
+    _assert_one_error_line(code, err, "cannot load weights", "weights.pth")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_invalid_setting(capsys):
+    code, _, err = _run(capsys, str(CLIP), "--detect-every", "0")
+    _assert_one_error_line(code, err, "detect_every")
