@@ -35,6 +35,8 @@ from app.gui.video_view import VideoView
 from app.gui.worker import PipelineWorker
 
 TITLE = "EDite-Pose"
+FIRST_SIZE = (1400, 900)
+"""Window size (pixels) on the first start; later starts restore the last one."""
 VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.m4v *.webm *.jpg *.png *.bmp);;All files (*)"
 
 
@@ -166,7 +168,9 @@ class MainWindow(QMainWindow):
         self.outputs_panel.set_outputs(settings.outputs())
         self._show_recent(settings.recent_files())
         geometry = settings.geometry()
-        if geometry is not None:
+        if geometry is None:
+            self.resize(*FIRST_SIZE)
+        else:
             self.restoreGeometry(geometry)
         self.controller.start(config)
 
