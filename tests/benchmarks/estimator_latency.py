@@ -2,8 +2,10 @@
 
 The frame is tests/data/coco_tiny/sports2d_demo_frame060.jpg resized to 1280x720; the boxes are people-sized
 (3:4) boxes spread over it, some cut by the border. "model ms" is the bare forward pass on the same batch
-(N crops, 2N with flip), so "total - model" is the estimator's own pre- and post-processing. The weights do
-not change the cost; untrained weights are used unless --weights is given. Not collected by pytest.
+(N crops, 2N with flip); "own ms" is the estimator with a stand-in model that returns ready heatmaps, i.e.
+its own cropping, normalisation, flip-averaging, decoding and mapping back. The weights do not change the
+cost; untrained weights are used unless --weights is given. On a busy machine use --threads 1: torch's
+thread pool stalls when its cores are taken. Not collected by pytest.
 
     python tests/benchmarks/estimator_latency.py [--model edite_hrnet_s] [--threads 2] [--repeats 20]
 """
@@ -28,6 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from pose.estimator import TopDownEstimator  # noqa: E402  (needs the repository root on sys.path)
 from pose.models.registry import create_model  # noqa: E402
+from pose.models.spec import ModelSpec  # noqa: E402
 
 FRAME = REPO_ROOT / "tests" / "data" / "coco_tiny" / "sports2d_demo_frame060.jpg"
 BOXES_720P = np.array([
@@ -35,6 +38,18 @@ BOXES_720P = np.array([
     [600, 300, 760, 640], [1150, 250, 1330, 600], [250, 420, 400, 760],
 ], dtype=np.float64)
 """(x1, y1, x2, y2): the two people of the frame first, then made-up ones (the last two cut by the border)."""
+
+
+class ReadyHeatmaps(torch.nn.Module):
+    """Stand-in model: returns the same zero heatmaps for any batch, at no cost."""
+
+    def __init__(self, spec: ModelSpec, max_batch: int) -> None:
+        super().__init__()
+        self.spec = spec
+        self.heatmaps = torch.zeros(max_batch, spec.num_keypoints, *spec.heatmap_size)
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.heatmaps[: len(batch)]
 
 
 def median_ms(call: Callable[[], object], warmup: int, repeats: int) -> tuple[float, float]:
@@ -65,20 +80,23 @@ def main() -> int:
     model = create_model(args.model, weights=args.weights)
     estimator = TopDownEstimator(model, device="cpu")  # keeps (and prepares) this very module
     height, width = estimator.spec.input_size
+    own = TopDownEstimator(ReadyHeatmaps(estimator.spec, 2 * max(args.people)), device="cpu")
     print(f"{args.model}, input {height}x{width}, frame 1280x720, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     print(f"{platform.machine()}, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
-    print(f"{'people':>6} {'flip':>5} {'total ms':>9} {'min ms':>8} {'model ms':>9} {'ms/person':>10}")
+    header = ("people", 6), ("flip", 5), ("total ms", 9), ("min ms", 8), ("model ms", 9), ("own ms", 7)
+    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'ms/person':>10}")
     for people in args.people:
         boxes = BOXES_720P[:people]
         for flip in (False, True):
-            estimator.flip = flip
+            estimator.flip = own.flip = flip
             total, fastest = median_ms(lambda boxes=boxes: estimator(frame, boxes), args.warmup, args.repeats)
+            overhead, _ = median_ms(lambda boxes=boxes: own(frame, boxes), args.warmup, args.repeats)
             batch = torch.randn(people * (2 if flip else 1), 3, height, width)
             with torch.inference_mode():
                 forward, _ = median_ms(lambda batch=batch: model(batch), args.warmup, args.repeats)
             print(f"{people:>6} {'on' if flip else 'off':>5} {total:>9.1f} {fastest:>8.1f} {forward:>9.1f} "
-                  f"{total / people:>10.1f}")
+                  f"{overhead:>7.1f} {total / people:>10.1f}")
     print(f"load average {os.getloadavg()[0]:.1f} at end")
     return 0
 
