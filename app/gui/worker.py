@@ -107,6 +107,7 @@ class PipelineWorker(QObject):
         self._held: tuple[Frame, float] | None = None  # a read frame waiting until it is due
         self._last: Processed | None = None
         self._skipped = self._dropped = self._run_frames = 0
+        self._exhausted = False  # the source returned its last frame
         self._timer = QTimer(self, singleShot=True, timeout=self._tick)
         self._apply_timer = QTimer(self, singleShot=True, interval=0, timeout=self._apply_pending_config)
 
@@ -188,7 +189,7 @@ class PipelineWorker(QObject):
         if self._mode is Mode.PROCESS and not info.is_live:
             self._start_processing()
             return
-        if info.frame_count and self.session.next_index >= info.frame_count:
+        if self._exhausted and not info.is_live:
             self._seek_to(0)  # play again from the start
         if info.is_live and self._outputs.any:
             self._start_outputs()
@@ -211,7 +212,7 @@ class PipelineWorker(QObject):
     def step(self) -> None:
         """Show the next frame, paused."""
         self.pause()
-        if self._state is State.PAUSED:
+        if self._state is State.PAUSED and self.session.pipeline is not None:
             self._process_next()
 
     @Slot(int)
@@ -221,7 +222,7 @@ class PipelineWorker(QObject):
         if self._state not in (State.PAUSED, State.PLAYING) or self.session.info.is_live:
             return
         self._seek_to(index)
-        if self._state is State.PAUSED:
+        if self._state is State.PAUSED and self.session.pipeline is not None:
             self._process_next()
 
     @Slot()
@@ -315,6 +316,7 @@ class PipelineWorker(QObject):
 
     def _at_end(self) -> None:
         self._timer.stop()
+        self._exhausted = True
         processing = self._state is State.PROCESSING
         self._set_state(State.PAUSED)
         if processing or self.session.writing:
@@ -349,11 +351,11 @@ class PipelineWorker(QObject):
     # -- helpers -------------------------------------------------------------------------------------------
     def _seek_to(self, index: int) -> None:
         self.session.seek(index)
-        self._held = None
+        self._held, self._exhausted = None, False
         self._watch.stop()
 
     def _reset_playback(self) -> None:
-        self._held, self._last = None, None
+        self._held, self._last, self._exhausted = None, None, False
         self._watch.stop()
         self._fps_in.reset()
         self._fps_out.reset()

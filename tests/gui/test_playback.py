@@ -21,6 +21,12 @@ def test_open_clip_plays_to_the_end(qtbot, window, clip):
     assert "detector: none" in window.status.detector_label.text()
     assert "ms:" in window.status.stages_label.text()
 
+    shown = window.view.frames_shown
+    with qtbot.waitSignal(window.controller.ended, timeout=READY_TIMEOUT_MS):
+        window.transport.play_button.click()  # at the end, Play starts again from the first frame
+    assert window.view.frames_shown > shown
+    assert window.view.result.frame_index == CLIP_FRAMES - 1
+
 
 class SlowClock:
     """A clock on which every reading is 0.25 s later: processing looks 2.5x slower than this 10 fps clip."""
