@@ -1,15 +1,135 @@
-"""info: not implemented yet."""
+"""info: parameters, GMACs and CPU latency of a pose model, beside the figures its paper prints."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.core.cli._pending import accept_anything, not_implemented
+if TYPE_CHECKING:
+    from pose.models.spec import PaperFigures
+
+EXIT_USAGE = 2
+_INPUT_PATTERN = re.compile(r"^(\d+)x(\d+)$")
+PAPER_NOTE = (
+    "note: papers truncate (1.187 M params is printed 1.1 M) and their tools count each module once; "
+    "GMACs here count every executed conv/matmul, fuse layers that run twice included."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept_anything(parser)
+    parser.add_argument("--model", required=True, help="registered model name (see the error for the list)")
+    parser.add_argument("--input", default=None, help="input size HxW, e.g. 256x192 (default: the model's)")
+    parser.add_argument("--device", default="cpu", help="device for the latency run: cpu (default) or cuda")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's setting)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed forward passes (default 20)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed forward passes first (default 10)")
+    parser.add_argument("--json", action="store_true", help="end the output with one JSON object")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything ``info`` reports about one model at one input size."""
+
+    model: str
+    input_size: tuple[int, int]
+    params: int
+    macs: int
+    latency_ms: float
+    latency_p90_ms: float
+    threads: int
+    device: str
+    paper: PaperFigures | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "input": f"{self.input_size[0]}x{self.input_size[1]}",
+            "params": self.params,
+            "params_m": round(self.params / 1e6, 4),
+            "gflops": round(self.macs / 1e9, 4),
+            "latency_ms": round(self.latency_ms, 2),
+            "latency_p90_ms": round(self.latency_p90_ms, 2),
+            "threads": self.threads,
+            "device": self.device,
+            "paper_params_m": None if self.paper is None else self.paper.params_m,
+            "paper_gflops": None if self.paper is None else self.paper.gflops,
+            "paper_source": None if self.paper is None else self.paper.source,
+        }
+
+
+def parse_input_size(text: str) -> tuple[int, int]:
+    """``"256x192"`` -> ``(256, 192)`` (height, width); raises ValueError naming the expected form."""
+    match = _INPUT_PATTERN.match(text.strip())
+    if not match:
+        raise ValueError(f"--input {text!r} is not HxW, e.g. 256x192")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _fail(message: str) -> int:
+    print(f"edite-pose info: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _format_text(info: ModelInfo) -> str:
+    height, width = info.input_size
+    if info.paper is None:
+        paper_heading, paper_params, paper_gflops = f"paper: none recorded at {height}x{width}", "", ""
+    else:
+        paper_heading = f"paper ({info.paper.source})"
+        paper_params = f"{info.paper.params_m} M"
+        paper_gflops = f"{info.paper.gflops} G (printed as GFLOPs)"
+    rows = [
+        f"model        {info.model}",
+        f"input        {height}x{width} (H x W), batch 1",
+        f"{'':13}{'measured':>12}   {paper_heading}",
+        f"{'parameters':13}{info.params / 1e6:>10.3f} M   {paper_params}",
+        f"{'GMACs':13}{info.macs / 1e9:>10.3f} G   {paper_gflops}",
+        f"{'latency':13}{info.latency_ms:>9.1f} ms   median; p90 {info.latency_p90_ms:.1f} ms "
+        f"({info.device}, threads: {info.threads})",
+        PAPER_NOTE,
+    ]
+    return "\n".join(row.rstrip() for row in rows)
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented("info")
+    import torch
+
+    from pose.models import create_model, list_models
+    from pose.models.complexity import count_macs, count_parameters, measure_latency
+
+    if args.model not in list_models():
+        return _fail(f"unknown model {args.model!r}; choose one of: {', '.join(list_models())}")
+    if args.device not in ("cpu", "cuda") or (args.device == "cuda" and not torch.cuda.is_available()):
+        return _fail(f"device {args.device!r} is not available here; use cpu")
+    if args.repeats < 1:
+        return _fail(f"--repeats must be at least 1, got {args.repeats}")
+    model = create_model(args.model, device=args.device)
+    default_spec = model.spec
+    try:
+        input_size = default_spec.input_size if args.input is None else parse_input_size(args.input)
+        model.spec = default_spec.at_input_size(*input_size)
+    except ValueError as error:
+        return _fail(str(error))
+    latency = measure_latency(
+        model, input_size, warmup=args.warmup, repeats=args.repeats, threads=args.threads
+    )
+    info = ModelInfo(
+        model=args.model,
+        input_size=input_size,
+        params=count_parameters(model),
+        macs=count_macs(model, input_size),
+        latency_ms=latency.median_ms,
+        latency_p90_ms=latency.p90_ms,
+        threads=latency.threads,
+        device=latency.device,
+        # The spec holds the paper's figures for its default input size only.
+        paper=default_spec.paper if input_size == default_spec.input_size else None,
+    )
+    print(_format_text(info))
+    if args.json:
+        print(json.dumps(info.as_json()))
+    return 0
