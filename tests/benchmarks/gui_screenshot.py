@@ -5,7 +5,7 @@ its own settings file, waits, grabs the whole X screen with FFmpeg's x11grab int
 Not collected by pytest.
 
     python tests/benchmarks/gui_screenshot.py [CLIP] [--out gui.png] [--wait 40] [--model edite_hrnet_s]
-        [--weights FILE] [--detector hog]
+        [--weights FILE] [--detector hog] [--flip] [--threads 1]
 
 Without trained weights a model's keypoint scores are near zero; then the pose-score and keypoint-score
 floors are set to 0 so that its (meaningless) skeletons are drawn. With ``--weights`` the app's defaults are
@@ -36,8 +36,8 @@ X_START_TIMEOUT_S = 10.0
 
 def settings_for(args: argparse.Namespace) -> PipelineConfig:
     config = PipelineConfig()
-    config = replace(config, model=replace(config.model, name=args.model, weights=args.weights, device="cpu"),
-                     detector=replace(config.detector, name=args.detector))
+    model = replace(config.model, name=args.model, weights=args.weights, device="cpu", flip=args.flip)
+    config = replace(config, model=model, detector=replace(config.detector, name=args.detector))
     if args.weights is None:  # random weights score ~0: draw whatever they output
         config = replace(config, detector=replace(config.detector, min_pose_score=0.0),
                          render=replace(config.render, min_score=0.0))
@@ -73,6 +73,8 @@ def main() -> int:
     parser.add_argument("--model", default="edite_hrnet_s")
     parser.add_argument("--weights", default=None)
     parser.add_argument("--detector", default="hog", choices=("auto", "yolo", "hog", "none"))
+    parser.add_argument("--flip", action="store_true", help="flip test on (twice the pose cost)")
+    parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the app")
     parser.add_argument("--display", default=None, help="use this running X display instead of a new Xvfb")
     args = parser.parse_args()
 
@@ -85,6 +87,8 @@ def main() -> int:
         settings.set_pipeline_config(settings_for(args))
         settings.sync()
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        if args.threads:
+            env["OMP_NUM_THREADS"] = str(args.threads)
         command = [sys.executable, "main.py", "gui", args.clip, "--settings", str(settings_path)]
         print("running:", " ".join(command), f"(DISPLAY={display})")
         app = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
