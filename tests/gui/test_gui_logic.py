@@ -3,6 +3,7 @@ and which parts of the pipeline a settings change rebuilds."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, RenderConfig, SmootherConfig
 from app.core.pipeline import Pipeline
 from app.core.types import FrameResult
+from app.gui.app import forget_opencv_qt
 from app.gui.catalog import Capabilities, ModelChoice, default_weights, model_label, with_default_weights
 from app.gui.mailbox import Mailbox
 from app.gui.pacing import RateMeter, WatchClock
@@ -138,3 +140,11 @@ def test_a_settings_change_rebuilds_only_what_it_touches(fast_config):
     assert factory.calls[-1] == {"estimator"} and session.pipeline.describe().detector == "hog"
     session.configure(replace(fast_config, model=replace(fast_config.model, name="lite_hrnet_18")))
     assert factory.calls[-1] == set() and session.pipeline.describe().model == "lite_hrnet_18"
+
+
+def test_opencv_qt_paths_are_dropped_before_qt_starts(monkeypatch):
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", "/site-packages/cv2/qt/plugins")
+    monkeypatch.setenv("QT_QPA_FONTDIR", "/usr/share/fonts/mine")
+    forget_opencv_qt()
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
+    assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts/mine"
