@@ -41,9 +41,7 @@ class DataConfig:
         root: dataset folder.
         train_annotations, train_images: training annotation json and image folder.
         val_annotations, val_images: validation annotation json and image folder.
-        clean_boxes: clip ground-truth boxes to the image as mmpose does for COCO. Off for MPII, whose
-            boxes come from the annotated center and scale and may extend past the image.
-        metric: validation metric, ``"coco_ap"`` (OKS AP with the skeleton's sigmas) or ``"pckh"``
+        metric: validation metric, ``"coco"`` (OKS AP with the skeleton's sigmas) or ``"pckh"``
             (MPII PCKh@0.5, needs ``head_box`` in the validation annotations; see ``pose.train.mpii``).
     """
 
@@ -53,8 +51,7 @@ class DataConfig:
     train_images: str = "train2017"
     val_annotations: str = "annotations/person_keypoints_val2017.json"
     val_images: str = "val2017"
-    clean_boxes: bool = True
-    metric: str = "coco_ap"
+    metric: str = "coco"
 
     def path(self, relative: str) -> Path:
         """``relative`` joined to ``root`` (an absolute path stays as it is)."""
@@ -165,8 +162,8 @@ class TrainConfig:
         if self.data.skeleton not in SKELETONS:
             known = ", ".join(SKELETONS)
             raise ConfigError(f"[data] skeleton {self.data.skeleton!r} is unknown; known: {known}")
-        if self.data.metric not in ("coco_ap", "pckh"):
-            raise ConfigError(f"[data] metric {self.data.metric!r} is unknown; use 'coco_ap' or 'pckh'")
+        if self.data.metric not in ("coco", "pckh"):
+            raise ConfigError(f"[data] metric {self.data.metric!r} is unknown; use 'coco' or 'pckh'")
         if self.train.batch_size < 2:
             raise ConfigError("[train] batch_size must be at least 2 (BatchNorm on pooled features needs 2)")
         if self.optim.epochs < 1:

@@ -24,9 +24,8 @@ from tqdm import tqdm
 
 from pose.estimator import resolve_device
 from pose.models.checkpoint import save_checkpoint
-from pose.skeleton import SKELETONS
 from pose.train.config import TrainConfig
-from pose.train.datasets import load_person_samples
+from pose.train.datasets import DatasetError, load_person_samples
 from pose.train.loader import TopDownTrainingSet, build_train_loader
 from pose.train.loss import JointsMSELoss
 from pose.train.model_setup import build_model
@@ -113,9 +112,28 @@ def train(config: TrainConfig, options: RunOptions) -> TrainResult:
         DatasetError, ConfigError, FileNotFoundError, ValueError: unusable data, config or resume state;
         the message names what is wrong.
     """
+    check_data_paths(config)
     device = resolve_device(options.device)
     with _algorithms(config.train.deterministic, device):
         return _Run(config, options, device).execute()
+
+
+def check_data_paths(config: TrainConfig) -> None:
+    """Fail before any work if a training or validation file or folder is missing.
+
+    Raises:
+        DatasetError: names the missing path and the config keys that make it.
+    """
+    data = config.data
+    for key, kind, exists in (
+        ("train_annotations", "annotation file", Path.is_file),
+        ("val_annotations", "annotation file", Path.is_file),
+        ("train_images", "image folder", Path.is_dir),
+        ("val_images", "image folder", Path.is_dir),
+    ):
+        path = data.path(getattr(data, key))
+        if not exists(path):
+            raise DatasetError(f"{kind} '{path}' not found: check [data] root and {key} in the config")
 
 
 class _Run:
@@ -128,13 +146,13 @@ class _Run:
         torch.manual_seed(run.seed)
         self.model = build_model(config).to(device).train()
         spec = self.model.spec
-        data = config.data
+        data, augment = config.data, config.augment
         samples = load_person_samples(
-            data.path(data.train_annotations), data.path(data.train_images), SKELETONS[data.skeleton],
-            aspect_ratio=spec.aspect_ratio, clean_boxes=data.clean_boxes,
-            jitter_prob=config.augment.center_jitter_prob, jitter=config.augment.center_jitter, seed=run.seed,
+            data.path(data.train_annotations), data.path(data.train_images), spec.skeleton,
+            aspect_ratio=spec.aspect_ratio, jitter_prob=augment.center_jitter_prob,
+            jitter=augment.center_jitter, seed=run.seed,
         )
-        dataset = TopDownTrainingSet(samples, spec, SKELETONS[data.skeleton], config.augment, run.seed)
+        dataset = TopDownTrainingSet(samples, spec, spec.skeleton, augment, run.seed)
         self.loader, self.sampler = build_train_loader(
             dataset, run.batch_size, run.workers, run.seed, pin_memory=device.type == "cuda"
         )

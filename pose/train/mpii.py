@@ -4,11 +4,10 @@ Input: ``mpii_train.json`` / ``mpii_val.json`` as distributed with mmpose and HR
 ``{"image", "center", "scale", "joints" (16 x 2), "joints_vis" (16)}`` in MATLAB 1-based pixels, and for
 validation optionally ``mpii_gt_val.mat`` whose head boxes PCKh needs.
 
-The crop is mmpose's ``TopDownMpiiDataset`` crop: ``center_y += 15 * scale``, a square of side
-``200 * scale``, padded by 1.25 later (``pose.transforms.PADDING``), shifted by -1 to 0-based pixels.
-It is written as a square COCO ``bbox`` so that ``box_to_center_size(aspect 1.0, padding 1.25)`` rebuilds
-exactly that crop; box cleaning must be off for MPII (``[data] clean_boxes = false``), as mmpose does not
-clip MPII boxes.
+Each person keeps MPII's ``center`` (shifted to 0-based pixels) and ``scale``: the readers
+(:func:`pose.evaluation.gt_person_boxes`, hence training too) then crop as mmpose's ``TopDownMpiiDataset``
+does, a square of side ``200 * scale`` centred ``15 * scale`` pixels below the center, not clipped to the
+image, padded by 1.25. A COCO ``bbox`` of that square is written as well, for tools that want one.
 
 Command line::
 
@@ -40,10 +39,9 @@ CENTER_SHIFT = 15.0
 
 
 def mpii_box(center: tuple[float, float], scale: float) -> list[float]:
-    """Square COCO box ``[x, y, w, h]`` (0-based pixels) of mmpose's MPII crop, before the 1.25 padding."""
+    """Square COCO box ``[x, y, w, h]`` of mmpose's MPII crop before padding, from a 0-based ``center``."""
     side = MPII_PIXEL_SCALE * scale
-    cx = center[0] - 1.0
-    cy = center[1] + CENTER_SHIFT * scale - 1.0
+    cx, cy = center[0], center[1] + CENTER_SHIFT * scale
     return [cx - side / 2.0, cy - side / 2.0, side, side]
 
 
@@ -82,12 +80,15 @@ def convert_mpii(
         keypoints = np.zeros((MPII.num_keypoints, 3))
         keypoints[labelled, :2] = joints[labelled] - 1.0
         keypoints[labelled, 2] = 2
-        box = mpii_box((float(center[0]), float(center[1])), scale)
+        center_0 = (float(center[0]) - 1.0, float(center[1]) - 1.0)
+        box = mpii_box(center_0, scale)
         annotation = {
             "id": index + 1,
             "image_id": image_id,
             "category_id": 1,
             "iscrowd": 0,
+            "center": list(center_0),
+            "scale": scale,
             "bbox": box,
             "area": box[2] * box[3],
             "num_keypoints": int(labelled.sum()),
