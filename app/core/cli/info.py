@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="registered model name (see the error for the list)")
     parser.add_argument("--input", default=None, help="input size HxW, e.g. 256x192 (default: the model's)")
     parser.add_argument("--device", default="cpu", help="device for the latency run: cpu (default) or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's setting)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
     parser.add_argument("--repeats", type=int, default=20, help="timed forward passes (default 20)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed forward passes first (default 10)")
     parser.add_argument("--json", action="store_true", help="end the output with one JSON object")
@@ -107,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"device {args.device!r} is not available here; use cpu")
     if args.repeats < 1:
         return _fail(f"--repeats must be at least 1, got {args.repeats}")
+    if args.threads is not None and args.threads < 1:
+        return _fail(f"--threads must be at least 1, got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     model = create_model(args.model, device=args.device)
     default_spec = model.spec
     try:
@@ -114,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
         model.spec = default_spec.at_input_size(*input_size)
     except ValueError as error:
         return _fail(str(error))
-    latency = measure_latency(
-        model, input_size, warmup=args.warmup, repeats=args.repeats, threads=args.threads
-    )
+    latency = measure_latency(model, input_size, warmup=args.warmup, repeats=args.repeats)
     info = ModelInfo(
         model=args.model,
         input_size=input_size,
