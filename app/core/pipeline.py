@@ -125,6 +125,31 @@ class Pipeline:
     def device(self) -> str:
         return _device_of(self.estimator)
 
+    def reconfigure(self, config: PipelineConfig) -> None:
+        """Apply new settings between frames, rebuilding only what changed.
+
+        A new model (name, weights, device, precision) or detector (name, weights, confidence) is loaded;
+        flip, smoothing, tracking and the detection interval switch at once. Tracks and filters restart when
+        the tracker or smoother settings change. Raises :class:`ModelLoadError` and keeps the old settings
+        if a new model or detector cannot be set up.
+        """
+        old = self.config
+        estimator, sha256 = self.estimator, self._weights_sha256
+        if _model_identity(config) != _model_identity(old):
+            estimator, sha256 = _build_estimator(config)
+        detector = self.detector
+        if (config.detector.name, config.detector.weights, config.detector.confidence) != (
+            old.detector.name, old.detector.weights, old.detector.confidence
+        ) or estimator is not self.estimator:
+            detector = _build_detector(config, estimator)
+        self.estimator, self._weights_sha256, self.detector, self.config = estimator, sha256, detector, config
+        if hasattr(estimator, "flip"):
+            estimator.flip = config.model.flip
+        if config.tracker != old.tracker or config.smoother != old.smoother:
+            self.tracker = Tracker(config.tracker, self.skeleton)
+            self.smoother = KeypointSmoother(config.smoother)
+            self.reset()
+
     # -- processing ----------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget all tracks and filters (before processing another stream); track IDs restart at 1."""
@@ -252,6 +277,12 @@ class _StageClock:
         self.laps_ms[stage] = (now - self._last) * 1000.0
         self.laps_ms["total"] = (now - self._start) * 1000.0
         self._last = now
+
+
+def _model_identity(config: PipelineConfig) -> tuple[object, ...]:
+    """The model settings whose change needs a new estimator (flip does not)."""
+    model = config.model
+    return model.name, model.weights, model.device, model.half
 
 
 def _naming(error: BaseException, context: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scripted_people import ARMS_UP, Scene, ScriptedDetector, ScriptedEstimator, ScriptedPerson, walking
@@ -146,3 +148,26 @@ def test_describe_names_model_device_and_detector():
     assert info.detector_notice.startswith("YOLO weights missing")
     assert info.weights_sha256 == "ab" * 32
     assert info.detect_every == PipelineConfig().detector.detect_every
+
+
+def test_reconfigure_switches_cheap_settings_at_once():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene, k=3)
+    for frame in scene.frames(3):
+        pipeline.process(frame)
+    config = pipeline.config
+    pipeline.reconfigure(replace(config, detector=replace(config.detector, detect_every=1),
+                                 model=replace(config.model, flip=False)))
+    assert pipeline.estimator.flip is False and pipeline.describe().detect_every == 1
+    assert sorted(pipeline.process(scene.frame(3)).track_ids.tolist()) == [1, 2]  # tracks kept
+    pipeline.reconfigure(replace(pipeline.config, smoother=SmootherConfig(strength=0.9)))
+    pipeline.process(scene.frame(4))
+    assert sorted(pipeline.process(scene.frame(5)).track_ids.tolist()) == [1, 2]  # restarted from 1
+    assert pipeline.tracker.active_ids == (1, 2)
+
+
+def test_reconfigure_builds_a_new_detector():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene)
+    pipeline.reconfigure(replace(pipeline.config, detector=replace(pipeline.config.detector, name="none")))
+    assert pipeline.describe().detector == "none"
