@@ -1,0 +1,81 @@
+"""``main.py train``: options, clear errors, and a two-step run that resumes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import REPO_ROOT
+
+import main
+
+TINY = REPO_ROOT / "tests" / "data" / "coco_tiny"
+
+
+def _config(tmp_path, text: str = ""):
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        f"""
+[data]
+root = "{TINY.as_posix()}"
+train_annotations = "person_keypoints.json"
+train_images = "."
+val_annotations = "person_keypoints.json"
+val_images = "."
+
+[model]
+name = "edite_hrnet_tiny"
+input_size = [128, 96]
+
+[train]
+batch_size = 2
+workers = 0
+{text}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["train", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--config", "--resume", "--device", "--workers", "--out", "--max-steps", "--set"):
+        assert option in out
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
+    code = main.main([
+        "train", "--config", "edite_hrnet_s_coco_256x192", "--data-root", str(tmp_path / "coco"),
+        "--out", str(tmp_path / "run"), "--device", "cpu",
+    ])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "person_keypoints_train2017.json' not found" in err and "train_annotations" in err
+
+
+def test_unknown_config_and_key_are_clear_errors(tmp_path, capsys):
+    assert main.main(["train", "--config", "edite_hrnet_xl", "--device", "cpu"]) == 1
+    assert "edite_hrnet_s_coco_256x192" in capsys.readouterr().err
+    config = str(_config(tmp_path))
+    assert main.main(["train", "--config", config, "--set", "train.batchsize=4", "--device", "cpu"]) == 1
+    assert "unknown key 'batchsize'" in capsys.readouterr().err
+
+
+def test_smoke_run_then_resume(tmp_path, capsys):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        config = str(_config(tmp_path, "log_interval = 1"))
+        out = str(tmp_path / "run")
+        common = ["train", "--config", config, "--out", out, "--device", "cpu", "--no-progress"]
+        assert main.main([*common, "--max-steps", "1"]) == 0
+        assert "trained 0 epochs, 1 iterations" in capsys.readouterr().out
+        assert main.main([*common, "--max-steps", "2", "--resume", "--workers", "0"]) == 0
+        out_text = capsys.readouterr().out
+    finally:
+        torch.set_num_threads(previous)
+    assert "trained 1 epochs, 2 iterations" in out_text
+    assert "last validation: AP" in out_text
+    assert (tmp_path / "run" / "best.pt").is_file()
