@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.core.cvlog import opencv_quiet
 from app.core.sinks.base import Sink, SinkError
 from app.core.sinks.metadata import check_writable
 from app.core.types import Frame, FrameResult, RunInfo
@@ -45,7 +46,8 @@ def open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vide
     if candidates is None:
         raise SinkError(f"cannot record to '{path}': use a .mp4, .m4v, .mov or .avi file name")
     for fourcc, name in candidates:
-        writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        with opencv_quiet():
+            writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps, size)
         if writer.isOpened():
             if fourcc != candidates[0][0]:
                 log.warning("no %s encoder in this OpenCV build; recording '%s' as %s (%s) instead",

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from app.core.cvlog import opencv_quiet
 from app.core.sources.base import FrameSource, SourceError
 from app.core.types import Frame, SourceInfo
 
 FIRST_FRAME_TIMEOUT_S = 5.0
 FRAME_TIMEOUT_S = 2.0
-
-
-@contextmanager
-def _opencv_quiet() -> Iterator[None]:
-    """Silence OpenCV's own log lines while probing a camera (we raise one clear error instead)."""
-    level = cv2.getLogLevel()
-    cv2.setLogLevel(0)  # 0 = silent
-    try:
-        yield
-    finally:
-        cv2.setLogLevel(level)
 
 
 class Capture(Protocol):
@@ -66,7 +55,7 @@ class CameraSource(FrameSource):
         self._t0 = 0.0
 
     def _open(self) -> SourceInfo:
-        with _opencv_quiet():
+        with opencv_quiet():
             capture = self._factory(self.index)
         if not capture.isOpened():
             capture.release()
