@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,33 +28,13 @@ if TYPE_CHECKING:
     from app.core.runner import RunSummary
     from app.core.sinks.base import Sink
     from app.core.sources.base import FrameSource
+    from detectors.base import PersonDetector
+    from pose.estimator import TopDownEstimator
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_OKS = 0.9
 """Two poses this similar (OKS) are one person seen twice; the weaker is dropped."""
-
-
-class PoseEstimator(Protocol):
-    """What the pipeline needs from ``pose.estimator.TopDownEstimator``."""
-
-    device: Any
-    flip: bool
-
-    def __call__(self, image_bgr: np.ndarray, boxes: np.ndarray) -> Any:
-        """BGR image ``(H, W, 3)``, xyxy boxes ``(N, 4)`` -> ``.keypoints`` (N, K, 2), ``.scores`` (N, K)."""
-
-
-class PersonDetector(Protocol):
-    """What the pipeline needs from ``detectors.create_detector``."""
-
-    name: str
-    description: str
-    is_fallback: bool
-    notice: str | None
-
-    def __call__(self, image_bgr: np.ndarray) -> Any:
-        """``(H, W, 3)`` BGR image -> detections with ``xyxy`` (N, 4) and ``scores`` (N,)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +50,11 @@ class Pipeline:
 
     Args:
         config: the settings; see :class:`app.core.config.PipelineConfig`.
-        estimator, detector: ready-made components (tests inject fakes); when None they are built from
-            ``config.model`` and ``config.detector``. Building raises :class:`ModelLoadError` naming the
+        estimator, detector: ready-made components, or anything called the same way (tests inject fakes):
+            ``estimator(image, boxes) -> .keypoints (N, K, 2), .scores (N, K)`` with ``device`` and ``flip``
+            attributes; ``detector(image) -> .xyxy (N, 4), .scores (N,)`` with ``name``, ``description``,
+            ``is_fallback`` and ``notice``. When None they are built from ``config.model`` and
+            ``config.detector``. Building raises :class:`ModelLoadError` naming the
             model, the weights file or the detector that could not be set up.
         weights_sha256: the loaded weights' SHA-256 when an estimator is injected.
 
@@ -83,7 +66,7 @@ class Pipeline:
         self,
         config: PipelineConfig | None = None,
         *,
-        estimator: PoseEstimator | None = None,
+        estimator: TopDownEstimator | None = None,
         detector: PersonDetector | None = None,
         weights_sha256: str | None = None,
     ) -> None:
@@ -295,7 +278,7 @@ def _device_of(estimator: object) -> str:
     return str(getattr(estimator, "device", "cpu"))
 
 
-def _build_estimator(config: PipelineConfig) -> tuple[PoseEstimator, str | None]:
+def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | None]:
     """The pose model with its weights on the configured device, and the weights' SHA-256."""
     from pose.estimator import TopDownEstimator
     from pose.models.checkpoint import file_sha256
@@ -320,7 +303,7 @@ def _build_estimator(config: PipelineConfig) -> tuple[PoseEstimator, str | None]
     return estimator, file_sha256(model_config.weights)
 
 
-def _build_detector(config: PipelineConfig, estimator: PoseEstimator) -> PersonDetector:
+def _build_detector(config: PipelineConfig, estimator: TopDownEstimator) -> PersonDetector:
     """The configured detector on the pose model's device (YOLO; the fallback runs on the CPU)."""
     from detectors import create_detector
 
