@@ -147,3 +147,12 @@ def test_invalid_weights_file(tmp_path, capsys, content):
 def test_invalid_setting(capsys):
     code, _, err = _run(capsys, str(CLIP), "--detect-every", "0")
     _assert_one_error_line(code, err, "detect_every")
+
+
+def test_show_without_a_display_warns_and_carries_on(capsys, monkeypatch):
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    code, out, err = _run(capsys, str(CLIP), "--detector", "none", *FAST, "--max-frames", "2", "--show")
+    assert code == 0, err
+    assert "--show needs a display" in err and "frames: 2 |" in out

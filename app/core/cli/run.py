@@ -154,7 +154,10 @@ class _PreviewWindow:
 
     def __init__(self, stop: threading.Event) -> None:
         self._stop = stop
-        self._enabled = True
+        self._enabled = _has_display()
+        if not self._enabled:
+            print("warning: --show needs a display (DISPLAY or WAYLAND_DISPLAY is not set); "
+                  "continuing without a window", file=sys.stderr)
 
     def show(self, image: np.ndarray | None) -> None:
         import cv2
@@ -178,6 +181,15 @@ class _PreviewWindow:
                 cv2.destroyWindow(WINDOW_TITLE)
             except cv2.error:
                 self._enabled = False
+
+
+def _has_display() -> bool:
+    """Whether a window can open: OpenCV's Qt aborts the whole process on Linux without a display."""
+    import os
+
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _print_setup(pipeline: Pipeline, source_info: SourceInfo) -> None:
