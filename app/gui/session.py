@@ -23,10 +23,6 @@ from app.core.sources import FrameSource, make_source
 from app.core.types import Frame, FrameResult, PipelineInfo, SourceInfo
 
 SourceFactory = Callable[[str], FrameSource]
-PipelineFactory = Callable[..., Pipeline]
-
-_DETECTOR_BUILD_FIELDS = ("name", "weights", "confidence")
-"""DetectorConfig fields the detector object is built from; the others only steer the pipeline."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +52,10 @@ class Session:
     Args:
         source_factory: builds an unopened source from what the user typed or picked (a path or a camera
             index as text); tests pass fakes.
-        pipeline_factory: builds a pipeline (``Pipeline`` or a stand-in with its signature).
     """
 
-    def __init__(
-        self, source_factory: SourceFactory = make_source, pipeline_factory: PipelineFactory = Pipeline
-    ) -> None:
+    def __init__(self, source_factory: SourceFactory = make_source) -> None:
         self._source_factory = source_factory
-        self._pipeline_factory = pipeline_factory
         self.pipeline: Pipeline | None = None
         self.source: FrameSource | None = None
         self._renderer: Renderer | None = None
@@ -74,29 +66,15 @@ class Session:
 
     # -- pipeline ----------------------------------------------------------------------------------------
     def configure(self, config: PipelineConfig) -> PipelineInfo:
-        """Apply ``config``, rebuilding only what changed; raises ModelLoadError (the old pipeline stays).
-
-        Overlay settings alone keep the pipeline and its tracks; tracker, smoother and threshold changes
-        make a new pipeline around the same model and detector; a new detector keeps the model.
-        """
-        old = self.pipeline
-        if old is not None and replace(old.config, render=config.render) == config:
-            old.config = config  # the pipeline itself never reads the render settings
+        """Apply ``config``; only what changed is rebuilt (``Pipeline.reconfigure``). Raises ModelLoadError
+        and keeps the previous settings when a model or detector cannot be set up."""
+        if self.pipeline is None:
+            self.pipeline = Pipeline(config)
         else:
-            self.pipeline = self._build(config, old)
-        self._renderer = Renderer(config.render, self.pipeline.skeleton)
+            self.pipeline.reconfigure(config)
+        if self._renderer is None or self._renderer.config != config.render:
+            self._renderer = Renderer(config.render, self.pipeline.skeleton)
         return self.pipeline.describe()
-
-    def _build(self, config: PipelineConfig, old: Pipeline | None) -> Pipeline:
-        parts: dict[str, object] = {}
-        if old is not None and replace(old.config.model, flip=config.model.flip) == config.model:
-            parts = {"estimator": old.estimator, "weights_sha256": old.describe().weights_sha256}
-            if all(getattr(old.config.detector, name) == getattr(config.detector, name)
-                   for name in _DETECTOR_BUILD_FIELDS):
-                parts["detector"] = old.detector
-        pipeline = self._pipeline_factory(config, **parts)
-        pipeline.estimator.flip = config.model.flip
-        return pipeline
 
     # -- source ------------------------------------------------------------------------------------------
     @property

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, RenderConfig, SmootherConfig
-from app.core.pipeline import Pipeline
 from app.core.types import FrameResult
 from app.gui.app import forget_opencv_qt
 from app.gui.catalog import Capabilities, ModelChoice, default_weights, model_label, with_default_weights
@@ -114,32 +113,19 @@ def test_model_labels_and_shipped_weights(tmp_path):
     assert with_default_weights(chosen, capabilities) == chosen
 
 
-class CountingFactory:
-    """Builds real pipelines and remembers which parts each one was given."""
-
-    def __init__(self) -> None:
-        self.calls: list[set[str]] = []
-
-    def __call__(self, config: PipelineConfig, **parts: object) -> Pipeline:
-        self.calls.append(set(parts) - {"weights_sha256"})
-        return Pipeline(config, **parts)
-
-
 def test_a_settings_change_rebuilds_only_what_it_touches(fast_config):
-    factory = CountingFactory()
-    session = Session(pipeline_factory=factory)
+    session = Session()
     session.configure(fast_config)
-    first = session.pipeline
-    session.configure(replace(fast_config, render=RenderConfig(boxes=False)))
-    assert session.pipeline is first and factory.calls == [set()]  # overlay only: same pipeline
-    session.configure(replace(fast_config, smoother=SmootherConfig(strength=0.9)))
-    assert factory.calls[-1] == {"estimator", "detector"} and session.pipeline.estimator is first.estimator
-    session.configure(replace(fast_config, model=replace(fast_config.model, flip=True)))
-    assert factory.calls[-1] == {"estimator", "detector"} and session.pipeline.describe().flip
-    session.configure(replace(fast_config, detector=replace(fast_config.detector, name="hog")))
-    assert factory.calls[-1] == {"estimator"} and session.pipeline.describe().detector == "hog"
-    session.configure(replace(fast_config, model=replace(fast_config.model, name="lite_hrnet_18")))
-    assert factory.calls[-1] == set() and session.pipeline.describe().model == "lite_hrnet_18"
+    pipeline, estimator, detector = session.pipeline, session.pipeline.estimator, session.pipeline.detector
+    session.configure(replace(fast_config, smoother=SmootherConfig(strength=0.9),
+                              render=RenderConfig(ids=False)))
+    assert session.pipeline is pipeline and pipeline.estimator is estimator and pipeline.detector is detector
+    info = session.configure(replace(fast_config, model=replace(fast_config.model, flip=True)))
+    assert pipeline.estimator is estimator and info.flip
+    info = session.configure(replace(fast_config, detector=replace(fast_config.detector, name="hog")))
+    assert pipeline.estimator is estimator and info.detector == "hog"
+    info = session.configure(replace(fast_config, model=replace(fast_config.model, name="lite_hrnet_18")))
+    assert pipeline.estimator is not estimator and info.model == "lite_hrnet_18"
 
 
 def test_opencv_qt_paths_are_dropped_before_qt_starts(monkeypatch):
