@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class CsvSink(Sink):
         self.metadata_path = metadata_path(self.path)
         self.skeleton = skeleton
         self._file: IO[str] | None = None
-        self._writer: csv.writer | None = None
+        self._writer: Any = None  # a csv.writer (its type is private to the csv module)
         self._metadata: RunMetadata | None = None
 
     def open(self, info: RunInfo) -> CsvSink:
