@@ -127,15 +127,15 @@ class EnhancedMultiScaleBlock(DynamicMultiScaleContextBlock):
 
     def forward(self, x: Sequence[Tensor]) -> list[Tensor]:
         halves = [branch.chunk(2, dim=1) for branch in x]
-        contexts = self.dcm([second for _, second in halves])
+        dcm_outs = self.dcm([second for _, second in halves])
         outputs = []
-        for (simple, _), context, conv, gcm, mix, cheap in zip(
-            halves, contexts, self.conv, self.gcm, self.mix, self.cheap, strict=True
+        for (simple, _), dcm_out, dsc, gcm, mix, cheap in zip(
+            halves, dcm_outs, self.conv, self.gcm, self.mix, self.cheap, strict=True
         ):
-            split = conv(context)
-            complex_ = gcm(split)
-            simple = F.relu(cheap(simple) + mix((context, split, complex_)))
-            outputs.append(concat_shuffle((simple, complex_)))
+            dsc_out = dsc(dcm_out)
+            gcm_out = gcm(dsc_out)
+            simple = F.relu(cheap(simple) + mix((dcm_out, dsc_out, gcm_out)))
+            outputs.append(concat_shuffle((simple, gcm_out)))
         return outputs
 
 
