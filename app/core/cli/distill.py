@@ -1,15 +1,135 @@
-"""distill: not implemented yet."""
+"""distill: label footage with an offline teacher (MediaPipe BlazePose), write a COCO set, train on it."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.core.cli._pending import accept_anything, not_implemented
+if TYPE_CHECKING:
+    from pose.train.distill.build import SplitSummary
+    from pose.train.distill.proposals import Detector
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+DEFAULT_TRAIN_CONFIG = "pose/train/distill/configs/edite_hrnet_s_distill_128x96.toml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept_anything(parser)
+    parser.add_argument("--videos", nargs="+", default=[], metavar="PATH",
+                        help="training footage: videos (PATH or PATH@START:STOP, 0-based frames, stop "
+                             "exclusive) and still images")
+    parser.add_argument("--holdout", nargs="+", default=[], metavar="PATH",
+                        help="held-out footage (same syntax): labelled for validation only, never trained on "
+                             "nor used as a background; prefer people and scenes absent from --videos")
+    parser.add_argument("--teacher", default="mediapipe", choices=("mediapipe",),
+                        help="the labelling model (mediapipe: BlazePose full; pip install '.[distill]')")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="dataset folder (images/, annotations/{train,holdout}.json); the run goes to "
+                             "DIR/run unless --run-dir")
+    parser.add_argument("--every", type=int, default=1, metavar="N",
+                        help="label every N-th frame (default 1)")
+    parser.add_argument("--detector", default="teacher", choices=("teacher", "hog"),
+                        help="where the teacher looks: teacher = the whole frame and overlapping tiles, "
+                             "erasing each person found; hog = windows around HOG detections (slow on CPU)")
+    parser.add_argument("--tiles", type=int, default=0, metavar="N",
+                        help="with --detector teacher, also look through an N x N grid of half-overlapping "
+                             "tiles, for small people (default 0: whole frame only)")
+    parser.add_argument("--backgrounds", nargs="*", default=[], metavar="PATH",
+                        help="scenes for background replacement: images, or videos (their median frame)")
+    parser.add_argument("--pastes", type=int, default=2, metavar="N",
+                        help="composites per training person (background replacement; default 2)")
+    parser.add_argument("--train-config", default=DEFAULT_TRAIN_CONFIG, metavar="CONFIG",
+                        help=f"training config (default {DEFAULT_TRAIN_CONFIG}); its [data] paths are set to "
+                             "the dataset written here")
+    parser.add_argument("--run-dir", type=Path, metavar="DIR", help="training run folder (default OUT/run)")
+    parser.add_argument("--no-train", action="store_true", help="only write the dataset")
+    parser.add_argument("--skip-labelling", action="store_true",
+                        help="reuse the dataset already in --out (train only)")
+    parser.add_argument("--device", default="auto", help="training device: auto, cpu, cuda (default auto)")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="stop training after N optimizer steps")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                        help="override one training config value (repeatable), as in main.py train")
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented("distill")
+    try:
+        if not args.skip_labelling:
+            for summary in _label(args):
+                print(f"{summary.split}: {summary.frames_labelled}/{summary.frames_read} frames with people, "
+                      f"{summary.persons} persons, {summary.composites} composites "
+                      f"-> {summary.annotation_file}")
+        if args.no_train:
+            return 0
+        return _train(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"interrupted: continue with --skip-labelling --set ... and main.py train --resume "
+              f"--out {_run_dir(args)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
+    from pose.train.distill.build import BuildConfig, build_dataset, load_backgrounds
+    from pose.train.distill.proposals import LabelConfig
+    from pose.train.distill.sources import parse_footage
+    from pose.train.distill.teacher import create_teacher
+
+    if not args.videos or not args.holdout:
+        raise ValueError("labelling needs --videos and --holdout (or --skip-labelling to train on --out)")
+    train = [parse_footage(text, args.every) for text in args.videos]
+    holdout = [parse_footage(text, args.every) for text in args.holdout]
+    held_paths = {item.path.resolve() for item in holdout}
+    overlap = [item.describe() for item in train if item.path.resolve() in held_paths]
+    if overlap:
+        raise ValueError(f"footage both trained on and held out: {', '.join(overlap)}")
+    if any(Path(path).resolve() in held_paths for path in args.backgrounds):
+        raise ValueError("a held-out file is also given as a background: held-out scenes must stay unseen")
+    config = BuildConfig(label=LabelConfig(tiles=args.tiles), pastes_per_person=args.pastes)
+    return build_dataset(
+        args.out, train, holdout, create_teacher(args.teacher), load_backgrounds(args.backgrounds), config,
+        _detector(args.detector),
+    )
+
+
+def _detector(name: str) -> Detector | None:
+    """The person detector the teacher looks through (None: the teacher finds people itself)."""
+    if name == "teacher":
+        return None
+    from detectors import create_detector
+
+    detector = create_detector(name)
+    return lambda frame: detector(frame).xyxy
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    return args.run_dir or args.out / "run"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pose.train.config import load_config, parse_override
+    from pose.train.engine import RunOptions, train
+
+    overrides = {
+        "data.root": str(args.out),
+        "data.train_annotations": "annotations/train.json",
+        "data.train_images": "images",
+        "data.val_annotations": "annotations/holdout.json",
+        "data.val_images": "images",
+    }
+    overrides.update(parse_override(text) for text in args.overrides)
+    config = load_config(args.train_config, overrides)
+    run_dir = _run_dir(args)
+    result = train(config, RunOptions(out_dir=run_dir, device=args.device, max_steps=args.max_steps,
+                                      progress=sys.stderr.isatty()))
+    metrics = ", ".join(f"{k} {v:.2f}" for k, v in result.metrics.items())
+    print(f"trained {result.epoch} epochs, {result.iteration} iterations -> {run_dir}; held-out {metrics}")
+    (run_dir / "distill.json").write_text(json.dumps({
+        "videos": args.videos, "holdout": args.holdout, "every": args.every, "teacher": args.teacher,
+        "iterations": result.iteration, "metrics": result.metrics,
+    }, indent=2), encoding="utf-8")
+    return 0

@@ -1,0 +1,98 @@
+"""The weights shipped in ``assets/weights``, found through its ``MANIFEST.json``.
+
+The manifest lists one entry per file: ``{"file", "model", "sha256", ...}`` (the rest is the model card:
+teacher, data, steps, input size, held-out AP, licence). :func:`resolve_weights` is what the app,
+``main.py run`` and ``main.py eval`` call: the given file, else the shipped one, and the network input size
+the file was trained at (recorded in our checkpoints' meta), so they work offline and at the right size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "weights"
+MANIFEST_NAME = "MANIFEST.json"
+
+log = logging.getLogger(__name__)
+
+
+class WeightsManifestError(ValueError):
+    """The manifest is malformed, or a file it lists is missing or does not match its SHA-256."""
+
+
+def read_manifest(weights_dir: Path = WEIGHTS_DIR) -> list[dict[str, Any]]:
+    """The manifest's entries (empty when there is no manifest).
+
+    Raises:
+        WeightsManifestError: invalid JSON, or an entry without ``file``, ``model`` and ``sha256``.
+    """
+    path = weights_dir / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8")).get("weights", [])
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise WeightsManifestError(f"'{path}' is not a JSON object with a 'weights' list: {error}") from None
+    for entry in entries:
+        if not isinstance(entry, dict) or not {"file", "model", "sha256"} <= entry.keys():
+            raise WeightsManifestError(
+                f"'{path}': every entry needs 'file', 'model' and 'sha256', got {entry!r}"
+            )
+    return entries
+
+
+def default_weights(model_name: str, weights_dir: Path = WEIGHTS_DIR) -> Path | None:
+    """The shipped weights file for ``model_name``, or None if none ships.
+
+    Raises:
+        WeightsManifestError: the listed file is missing or its SHA-256 differs from the manifest's (a
+            damaged or partial checkout: restore ``assets/weights``, e.g. ``git checkout assets/weights``).
+    """
+    from pose.models.checkpoint import file_sha256
+
+    for entry in read_manifest(weights_dir):
+        if entry["model"] != model_name:
+            continue
+        path = weights_dir / entry["file"]
+        if not path.is_file():
+            raise WeightsManifestError(f"shipped weights '{path}' are listed in {MANIFEST_NAME} but missing")
+        if file_sha256(path) != entry["sha256"]:
+            raise WeightsManifestError(
+                f"shipped weights '{path}' do not match the SHA-256 in {MANIFEST_NAME}: "
+                "restore assets/weights (git checkout assets/weights)"
+            )
+        log.info("using the shipped weights %s for %s", path.name, model_name)
+        return path
+    return None
+
+
+def checkpoint_input_size(path: str | Path) -> tuple[int, int] | None:
+    """The ``(height, width)`` input size recorded in a checkpoint's meta (ours; official mmpose files
+    record none, and then the model's default applies)."""
+    import torch
+
+    content = torch.load(path, map_location="cpu", weights_only=True)
+    meta = content.get("meta") if isinstance(content, dict) else None
+    size = meta.get("input_size") if isinstance(meta, dict) else None
+    if isinstance(size, list | tuple) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    return None
+
+
+def resolve_weights(model_name: str, weights: str | None) -> tuple[str | None, tuple[int, int] | None]:
+    """``(weights file, input size)`` to build ``model_name`` with: ``weights`` if given, else the shipped
+    file (None if none ships), and the input size recorded in that file (None: the model's default).
+
+    Raises:
+        WeightsManifestError: the shipped file is damaged (see :func:`default_weights`).
+    """
+    path = weights if weights else default_weights(model_name)
+    if path is None:
+        return None, None
+    try:
+        return str(path), checkpoint_input_size(path)
+    except (OSError, RuntimeError, ValueError, AttributeError):  # unreadable: create_model says why
+        return str(path), None
