@@ -72,9 +72,9 @@ class Pipeline:
     ) -> None:
         self.config = config or PipelineConfig()
         self.skeleton: Skeleton = COCO
-        self._weights_sha256 = weights_sha256
+        self._weights, self._weights_sha256 = self.config.model.weights, weights_sha256
         if estimator is None:
-            estimator, self._weights_sha256 = _build_estimator(self.config)
+            estimator, self._weights, self._weights_sha256 = _build_estimator(self.config)
         self.estimator = estimator
         self.skeleton = getattr(getattr(estimator, "spec", None), "skeleton", COCO)
         if detector is None:
@@ -92,7 +92,7 @@ class Pipeline:
         model, detector = self.config.model, self.detector
         return PipelineInfo(
             model=getattr(getattr(self.estimator, "spec", None), "name", model.name),
-            weights=model.weights,
+            weights=self._weights,
             weights_sha256=self._weights_sha256,
             device=_device_of(self.estimator),
             flip=bool(getattr(self.estimator, "flip", model.flip)),
@@ -117,15 +117,16 @@ class Pipeline:
         if a new model or detector cannot be set up.
         """
         old = self.config
-        estimator, sha256 = self.estimator, self._weights_sha256
+        estimator, weights, sha256 = self.estimator, self._weights, self._weights_sha256
         if _model_identity(config) != _model_identity(old):
-            estimator, sha256 = _build_estimator(config)
+            estimator, weights, sha256 = _build_estimator(config)
         detector = self.detector
         if (config.detector.name, config.detector.weights, config.detector.confidence) != (
             old.detector.name, old.detector.weights, old.detector.confidence
         ) or estimator is not self.estimator:
             detector = _build_detector(config, estimator)
-        self.estimator, self._weights_sha256, self.detector, self.config = estimator, sha256, detector, config
+        self.estimator, self.detector, self.config = estimator, detector, config
+        self._weights, self._weights_sha256 = weights, sha256
         if hasattr(estimator, "flip"):
             estimator.flip = config.model.flip
         if config.tracker != old.tracker or config.smoother != old.smoother:
@@ -278,17 +279,21 @@ def _device_of(estimator: object) -> str:
     return str(getattr(estimator, "device", "cpu"))
 
 
-def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | None]:
-    """The pose model with its weights on the configured device, and the weights' SHA-256."""
+def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | None, str | None]:
+    """The pose model on the configured device, the weights file it loaded (the given one, else the shipped
+    default from assets/weights, else None: random weights) and that file's SHA-256."""
+    from app.core.weights import resolve_weights
     from pose.estimator import TopDownEstimator
     from pose.models.checkpoint import file_sha256
     from pose.models.registry import create_model
 
     model_config = config.model
+    weights = model_config.weights
     try:
-        model = create_model(model_config.name, weights=model_config.weights)
+        weights, input_size = resolve_weights(model_config.name, model_config.weights)  # shipped by default
+        model = create_model(model_config.name, weights=weights, input_size=input_size)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
-        what = f"weights '{model_config.weights}'" if model_config.weights else f"model '{model_config.name}'"
+        what = f"weights '{weights}'" if weights else f"model '{model_config.name}'"
         raise ModelLoadError(_naming(error, f"cannot load {what}")) from error
     try:
         estimator = TopDownEstimator(model, device=model_config.device, flip=model_config.flip,
@@ -296,11 +301,11 @@ def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | No
     except (ValueError, RuntimeError) as error:
         where = f"model '{model_config.name}' on device '{model_config.device}'"
         raise ModelLoadError(_naming(error, f"cannot run {where}")) from error
-    if not model_config.weights:
+    if not weights:
         log.warning("model '%s' has no weights file: it runs with random weights and finds no real poses; "
                     "pass --weights", model_config.name)
-        return estimator, None
-    return estimator, file_sha256(model_config.weights)
+        return estimator, None, None
+    return estimator, weights, file_sha256(weights)
 
 
 def _build_detector(config: PipelineConfig, estimator: TopDownEstimator) -> PersonDetector:
