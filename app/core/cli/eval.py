@@ -14,7 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ann", required=True, help="COCO-format keypoint annotations JSON")
     parser.add_argument("--images", required=True, help="directory the annotations' file_name entries are in")
     parser.add_argument("--model", required=True, help="registered model name, e.g. edite_hrnet_s")
-    parser.add_argument("--weights", default=None, help="checkpoint to load (default: untrained weights)")
+    parser.add_argument("--weights", default=None,
+                        help="checkpoint to load (default: the shipped weights of --model in assets/weights, "
+                             "else untrained weights)")
     parser.add_argument("--no-flip", dest="flip", action="store_false", help="skip flip-averaging")
     parser.add_argument("--boxes", default="gt",
                         help="'gt': ground-truth person boxes (default), or a COCO detections JSON")
@@ -42,12 +44,14 @@ def _fail(error: Exception | str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.core.weights import resolve_weights
     from pose.estimator import TopDownEstimator
     from pose.evaluation import AnnotationError, evaluate
     from pose.models.registry import create_model
 
     try:
-        model = create_model(args.model, weights=args.weights)
+        weights, input_size = resolve_weights(args.model, args.weights)  # the shipped weights by default
+        model = create_model(args.model, weights=weights, input_size=input_size)
         estimator = TopDownEstimator(model, device=args.device, flip=args.flip)
     except (ValueError, FileNotFoundError, RuntimeError) as error:  # unknown model, bad weights, no GPU
         return _fail(error)
