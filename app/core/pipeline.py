@@ -294,7 +294,8 @@ def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | No
         weights, input_size = resolve_weights(model_config.name, model_config.weights)  # shipped by default
         model = create_model(model_config.name, weights=weights, input_size=input_size)
     except pickle.UnpicklingError as error:  # torch.load(weights_only=True) on a file that is no checkpoint
-        raise ModelLoadError(f"cannot load weights '{weights}': not a PyTorch checkpoint of tensors") from error
+        message = f"cannot load weights '{weights}': not a PyTorch checkpoint of tensors"
+        raise ModelLoadError(message) from error
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         what = f"weights '{weights}'" if weights else f"model '{model_config.name}'"
         raise ModelLoadError(_naming(error, f"cannot load {what}")) from error
