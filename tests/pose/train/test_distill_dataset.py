@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_distill_labels import PERSON_COLOUR, RedBlobTeacher
+from fake_teacher import PERSON_COLOUR, RedBlobTeacher
 
 from pose.skeleton import COCO
 from pose.train.datasets import load_person_samples

@@ -1,0 +1,68 @@
+"""``main.py distill`` end to end with a fake teacher (no MediaPipe): label, split by footage, train."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from fake_teacher import PERSON_COLOUR, RedBlobTeacher
+
+import main
+from pose.train.distill import teacher as teacher_module
+
+
+def write_clip(path, xs):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 128))
+    for x in xs:
+        frame = np.full((128, 160, 3), 90, np.uint8)
+        frame[16:112, x : x + 32] = PERSON_COLOUR
+        writer.write(frame)
+    writer.release()
+    return str(path)
+
+
+@pytest.fixture
+def footage(tmp_path):
+    background = tmp_path / "scene.png"
+    cv2.imwrite(str(background), np.full((96, 128, 3), (30, 160, 30), np.uint8))
+    return {
+        "train": write_clip(tmp_path / "train.avi", [10, 30, 50, 70]),
+        "held": write_clip(tmp_path / "held.avi", [100, 60]),
+        "background": str(background),
+    }
+
+
+def test_distill_labels_splits_and_trains(tmp_path, footage, monkeypatch, capsys):
+    monkeypatch.setattr(teacher_module, "create_teacher", lambda name: RedBlobTeacher())
+    out = tmp_path / "data"
+    code = main.main([
+        "distill", "--videos", footage["train"], "--holdout", footage["held"], "--out", str(out),
+        "--backgrounds", footage["background"], "--pastes", "1", "--device", "cpu", "--max-steps", "1",
+        "--set", 'model.name="edite_hrnet_tiny"', "--set", "model.input_size=[64, 64]",
+        "--set", "train.batch_size=2", "--set", "train.workers=0", "--set", "train.flip_test=false",
+    ])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "train: 4/4 frames with people, 4 persons, 4 composites" in printed
+    assert "holdout: 2/2 frames with people, 2 persons, 0 composites" in printed
+    summary = json.loads((out / "run" / "distill.json").read_text())
+    assert summary["iterations"] == 1 and "AP" in summary["metrics"]
+    assert (out / "run" / "best.pt").is_file()
+
+
+def test_the_same_footage_cannot_be_trained_on_and_held_out(tmp_path, footage, capsys):
+    code = main.main(["distill", "--videos", footage["train"], "--holdout", footage["train"],
+                      "--out", str(tmp_path / "data"), "--no-train"])
+    assert code == 1
+    assert "both trained on and held out" in capsys.readouterr().err
+
+
+def test_a_missing_teacher_package_is_a_clear_error(tmp_path, footage, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # as if MediaPipe were not installed
+    code = main.main(["distill", "--videos", footage["train"], "--holdout", footage["held"],
+                      "--out", str(tmp_path / "data"), "--no-train", "--pastes", "0"])
+    assert code == 1
+    assert "pip install '.[distill]'" in capsys.readouterr().err
