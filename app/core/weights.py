@@ -96,3 +96,43 @@ def resolve_weights(model_name: str, weights: str | None) -> tuple[str | None, t
         return str(path), checkpoint_input_size(path)
     except (OSError, RuntimeError, ValueError, AttributeError):  # unreadable: create_model says why
         return str(path), None
+
+
+SHIPPED_META_KEYS = ("model", "input_size", "heatmap_size", "num_keypoints", "skeleton", "epoch", "iteration")
+
+
+def ship_weights(
+    checkpoint: Path, file_name: str, card: dict[str, Any], weights_dir: Path = WEIGHTS_DIR
+) -> dict[str, Any]:
+    """Copy a training checkpoint into ``weights_dir`` as ``file_name`` and list it in the manifest.
+
+    Only the state dict and the model's facts (:data:`SHIPPED_META_KEYS`) are kept, not the training config
+    with its local paths. The manifest entry is ``file``, ``model``, ``sha256``, ``input_size``, ``steps``
+    and then ``card`` (teacher, data, held-out AP, licence...); an entry for the same file is replaced.
+
+    Returns:
+        The manifest entry.
+    """
+    import torch
+
+    from pose.models.checkpoint import file_sha256
+
+    content = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    meta = {key: value for key, value in content["meta"].items() if key in SHIPPED_META_KEYS}
+    target = weights_dir / file_name
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": content["state_dict"], "meta": meta}, target)
+    entry = {
+        "file": file_name,
+        "model": meta["model"],
+        "sha256": file_sha256(target),
+        "size_bytes": target.stat().st_size,
+        "input_size": meta["input_size"],
+        "steps": meta.get("iteration"),
+        "epochs": meta.get("epoch"),
+        **card,
+    }
+    entries = [item for item in read_manifest(weights_dir) if item["file"] != file_name] + [entry]
+    manifest = json.dumps({"weights": entries}, indent=2) + "\n"
+    (weights_dir / MANIFEST_NAME).write_text(manifest, encoding="utf-8")
+    return entry

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from app.core.weights import (
     WeightsManifestError,
@@ -60,3 +61,19 @@ def test_resolve_prefers_the_given_file(shipped):
     other = save_checkpoint(create_model("edite_hrnet_tiny"), shipped / "other.pth")
     assert resolve_weights("edite_hrnet_tiny", str(other)) == (str(other), (256, 192))
     assert resolve_weights("edite_hrnet_lite_unknown", None)[0] is None
+
+
+def test_ship_weights_keeps_only_model_facts_and_lists_the_file(tmp_path):
+    from app.core.weights import ship_weights
+
+    model = create_model("edite_hrnet_tiny", input_size=(128, 96))
+    run = save_checkpoint(model, tmp_path / "run" / "best.pt",
+                          {"iteration": 42, "epoch": 3, "config": {"data": {"root": "/local/path"}}})
+    shipped_dir = tmp_path / "weights"
+    entry = ship_weights(run, "tiny.pth", {"teacher": "fake", "licence": "test"}, shipped_dir)
+    assert (entry["model"], entry["steps"], entry["input_size"], entry["teacher"]) == (
+        "edite_hrnet_tiny", 42, [128, 96], "fake")
+    assert default_weights("edite_hrnet_tiny", shipped_dir) == shipped_dir / "tiny.pth"
+    assert "config" not in torch.load(shipped_dir / "tiny.pth", weights_only=True)["meta"]
+    ship_weights(run, "tiny.pth", {"teacher": "again"}, shipped_dir)
+    assert [item["teacher"] for item in read_manifest(shipped_dir)] == ["again"]

@@ -12,6 +12,16 @@ if TYPE_CHECKING:
     from pose.train.distill.build import SplitSummary
     from pose.train.distill.proposals import Detector
 
+TEACHER_CARD = {
+    "mediapipe": "MediaPipe BlazePose GHUM 3D, full model (pose_landmark_full.tflite from the mediapipe "
+                 "0.10.21 wheel, legacy solutions.pose API, static_image_mode, model_complexity=1), 33 "
+                 "landmarks mapped to COCO-17 (eye centres 2/5), landmarks with visibility < 0.5 unlabelled",
+}
+WEIGHTS_LICENCE = (
+    "Apache-2.0 (this project). Trained on labels from MediaPipe (Apache-2.0) for Pose2Sim demo videos "
+    "(BSD-3-Clause) and OpenCV sample data (Apache-2.0 / BSD-3-Clause); validated on the Sports2D demo "
+    "video (BSD-3-Clause)."
+)
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 DEFAULT_TRAIN_CONFIG = "pose/train/distill/configs/edite_hrnet_s_distill_128x96.toml"
@@ -46,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the dataset written here")
     parser.add_argument("--run-dir", type=Path, metavar="DIR", help="training run folder (default OUT/run)")
     parser.add_argument("--no-train", action="store_true", help="only write the dataset")
+    parser.add_argument("--resume", action="store_true", help="continue the training run in the run folder")
+    parser.add_argument("--ship", metavar="FILE",
+                        help="afterwards, score the run's best.pt on the held-out set and copy it to "
+                             "assets/weights/FILE with a MANIFEST entry (the model card)")
     parser.add_argument("--skip-labelling", action="store_true",
                         help="reuse the dataset already in --out (train only)")
     parser.add_argument("--device", default="auto", help="training device: auto, cpu, cuda (default auto)")
@@ -61,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{summary.split}: {summary.frames_labelled}/{summary.frames_read} frames with people, "
                       f"{summary.persons} persons, {summary.composites} composites "
                       f"-> {summary.annotation_file}")
-        if args.no_train:
-            return 0
-        return _train(args)
+        if not args.no_train:
+            _train(args)
+        if args.ship:
+            _ship(args)
+        return 0
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -110,7 +126,7 @@ def _run_dir(args: argparse.Namespace) -> Path:
     return args.run_dir or args.out / "run"
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace) -> None:
     from pose.train.config import load_config, parse_override
     from pose.train.engine import RunOptions, train
 
@@ -125,11 +141,51 @@ def _train(args: argparse.Namespace) -> int:
     config = load_config(args.train_config, overrides)
     run_dir = _run_dir(args)
     result = train(config, RunOptions(out_dir=run_dir, device=args.device, max_steps=args.max_steps,
-                                      progress=sys.stderr.isatty()))
+                                      resume=args.resume, progress=sys.stderr.isatty()))
     metrics = ", ".join(f"{k} {v:.2f}" for k, v in result.metrics.items())
     print(f"trained {result.epoch} epochs, {result.iteration} iterations -> {run_dir}; held-out {metrics}")
     (run_dir / "distill.json").write_text(json.dumps({
         "videos": args.videos, "holdout": args.holdout, "every": args.every, "teacher": args.teacher,
         "iterations": result.iteration, "metrics": result.metrics,
     }, indent=2), encoding="utf-8")
-    return 0
+
+
+def _ship(args: argparse.Namespace) -> None:
+    """Score ``best.pt`` on the held-out set (as ``main.py eval`` does) and ship it with its model card."""
+    from app.core.weights import ship_weights
+    from pose.estimator import TopDownEstimator
+    from pose.evaluation import evaluate
+    from pose.models.registry import create_model
+
+    best = _run_dir(args) / "best.pt"
+    dataset = json.loads((args.out / "dataset.json").read_text(encoding="utf-8"))
+    held_out = args.out / "annotations" / "holdout.json"
+    model = create_model(_model_name(best), weights=best, input_size=_input_size(best))
+    report = evaluate(TopDownEstimator(model, device=args.device, flip=True), held_out, args.out / "images",
+                      boxes="gt", progress=False)
+    card = {
+        "teacher": TEACHER_CARD[args.teacher],
+        "data": dataset,
+        "heldout_vs_teacher": {
+            "metric": "COCO OKS keypoint AP against the teacher's labels, teacher boxes, flip on",
+            "command": f"python main.py eval --ann {held_out} --images {args.out / 'images'} "
+                       f"--model {model.spec.name} --weights assets/weights/{args.ship}",
+            **{name: round(value, 4) for name, value in report.stats.items()},
+        },
+        "licence": WEIGHTS_LICENCE,
+    }
+    entry = ship_weights(best, args.ship, card)
+    print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps): "
+          f"held-out AP {report.stats['AP']:.3f} vs the teacher")
+
+
+def _model_name(checkpoint: Path) -> str:
+    import torch
+
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["meta"]["model"]
+
+
+def _input_size(checkpoint: Path) -> tuple[int, int] | None:
+    from app.core.weights import checkpoint_input_size
+
+    return checkpoint_input_size(checkpoint)
