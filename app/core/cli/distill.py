@@ -106,10 +106,16 @@ def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
     if any(Path(path).resolve() in held_paths for path in args.backgrounds):
         raise ValueError("a held-out file is also given as a background: held-out scenes must stay unseen")
     config = BuildConfig(label=LabelConfig(tiles=args.tiles), pastes_per_person=args.pastes)
-    return build_dataset(
+    summaries = build_dataset(
         args.out, train, holdout, create_teacher(args.teacher), load_backgrounds(args.backgrounds), config,
         _detector(args.detector),
     )
+    record_file = args.out / "dataset.json"
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    record.update(teacher=args.teacher, detector=args.detector, every=args.every, pastes=args.pastes,
+                  backgrounds=[str(path) for path in args.backgrounds])
+    record_file.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return summaries
 
 
 def _detector(name: str) -> Detector | None:
