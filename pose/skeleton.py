@@ -30,10 +30,14 @@ class Skeleton:
     def __post_init__(self) -> None:
         count = len(self.keypoints)
         if len(self.oks_sigmas) != count:
-            raise ValueError(f"skeleton {self.name!r}: {len(self.oks_sigmas)} OKS sigmas for {count} keypoints")
+            raise ValueError(
+                f"skeleton {self.name!r}: {len(self.oks_sigmas)} OKS sigmas for {count} keypoints"
+            )
         for a, b in (*self.flip_pairs, *self.limbs):
             if not (0 <= a < count and 0 <= b < count):
-                raise ValueError(f"skeleton {self.name!r}: pair ({a}, {b}) is out of range for {count} keypoints")
+                raise ValueError(
+                    f"skeleton {self.name!r}: pair ({a}, {b}) is out of range for {count} keypoints"
+                )
 
     @property
     def num_keypoints(self) -> int:

@@ -1,14 +1,14 @@
-"""Test-wide settings: Qt offscreen, the repository root importable, deterministic seeds."""
+"""Test-wide settings: Qt offscreen, no ultralytics network, one intra-op thread.
+
+One thread: the suite runs models in the test process, in subprocesses (CLI tests) and in a GUI worker
+thread; torch's default of one thread per core oversubscribes a 2-core CI machine and made single
+forwards 10-70x slower there. Benchmarks, not tests, measure multi-threaded speed.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("YOLO_OFFLINE", "1")
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:

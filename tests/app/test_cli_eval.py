@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from fake_pose_models import coco_file_oracle
+from support import REPO_ROOT
 
 import main
 from pose.models import registry

@@ -12,7 +12,7 @@ import json
 
 import cv2
 import pytest
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 import main
 from app.core.sinks import COLUMNS, metadata_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 import main
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from scripted_people import (
     ARMS_UP,
     Scene,
@@ -23,6 +22,7 @@ from scripted_people import (
     ScriptedPerson,
     walking,
 )
+from support import REPO_ROOT
 
 import app
 from app.core.config import DetectorConfig, PipelineConfig

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from app.core.sources import CameraSource, FrameSource, ImageSource, SourceError, VideoFileSource, make_source
 

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from offline_network import network_unreachable  # noqa: F401  (autouse: no test here reaches the network)
+from support import REPO_ROOT
 
 from detectors import DETECTOR_NAMES, PersonDetector, create_detector
 from detectors.hog import HogDetector

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from detectors import create_detector, iou_matrix
 from detectors.hog import HogConfig, HogDetector, pyramid_scales

@@ -10,21 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
+from gui_support import READY_TIMEOUT_MS, write_clip
 
 from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, RenderConfig
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
 from app.gui.worker import PipelineWorker
-
-CLIP_FRAMES = 8
-CLIP_FPS = 10.0
-CLIP_SIZE = (128, 96)  # width, height
-READY_TIMEOUT_MS = 60_000
-"""Generous limits for a loaded 2-core CI machine; tests wait on signals and finish as soon as they come."""
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -35,21 +28,6 @@ def _one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def write_clip(path: Path, frames: int = CLIP_FRAMES, fps: float = CLIP_FPS) -> Path:
-    """A small MPEG-4 clip: a bright 'person' rectangle walking right over a dark gradient."""
-    width, height = CLIP_SIZE
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    assert writer.isOpened(), "OpenCV cannot write mp4v here"
-    background = np.tile(np.linspace(20, 80, width, dtype=np.uint8)[None, :, None], (height, 1, 3))
-    for index in range(frames):
-        image = background.copy()
-        left = 10 + index * 8
-        cv2.rectangle(image, (left, 15), (left + 30, 85), (200, 180, 160), -1)
-        writer.write(image)
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -97,12 +75,3 @@ def make_window(qtbot, settings_path: Path) -> Callable[..., MainWindow]:
 @pytest.fixture
 def window(make_window: Callable[..., MainWindow]) -> MainWindow:
     return make_window()
-
-
-def open_paused(qtbot, window: MainWindow, spec: str) -> None:
-    """Open ``spec`` in process mode (it shows the first frame, then waits) until that frame is on screen."""
-    window.transport.set_mode("process")
-    shown = window.view.frames_shown
-    window.open_source(spec)
-    qtbot.waitUntil(lambda: window.view.frames_shown > shown and window.transport.play_button.isEnabled(),
-                    timeout=READY_TIMEOUT_MS)

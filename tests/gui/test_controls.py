@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from conftest import READY_TIMEOUT_MS, open_paused
+from gui_support import READY_TIMEOUT_MS, open_paused
 
 from app.gui.controls_panel import UNTRAINED
 from app.gui.main_window import MainWindow

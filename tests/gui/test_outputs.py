@@ -8,7 +8,7 @@ import threading
 
 import cv2
 import numpy as np
-from conftest import CLIP_FRAMES, CLIP_SIZE, READY_TIMEOUT_MS, open_paused
+from gui_support import CLIP_FRAMES, CLIP_SIZE, READY_TIMEOUT_MS, open_paused
 from PySide6.QtCore import Qt
 
 from app.core.config import PipelineConfig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import CLIP_FRAMES, READY_TIMEOUT_MS
+from gui_support import CLIP_FRAMES, READY_TIMEOUT_MS
 
 from app.gui.session import Session
 from app.gui.worker import PipelineWorker

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from fake_pose_models import coco_file_oracle
+from support import REPO_ROOT
 
 from pose.estimator import TopDownEstimator
 from pose.evaluation import (

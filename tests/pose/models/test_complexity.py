@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 from torch import nn
 
 from pose.models import create_model

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 from test_official_baselines import fill_deterministically
 from torch import nn
 

@@ -15,7 +15,7 @@ import math
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 from torch.utils.flop_counter import FlopCounterMode
 
 from pose.models import PoseModel, create_model

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from pose.evaluation import AnnotationError, gt_person_boxes, load_coco_annotations
 from pose.skeleton import COCO, CROWDPOSE, MPII

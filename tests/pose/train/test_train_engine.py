@@ -6,7 +6,7 @@ import csv
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from pose.models.checkpoint import load_weights
 from pose.models.registry import create_model

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from pose.models.spec import ModelSpec
 from pose.skeleton import COCO

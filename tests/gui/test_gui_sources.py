@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import CLIP_FRAMES, READY_TIMEOUT_MS, open_paused
+from gui_support import CLIP_FRAMES, READY_TIMEOUT_MS, open_paused
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
