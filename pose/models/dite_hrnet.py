@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from pose.models.dynamic_conv import ConvBN, depthwise_conv_bn
 from pose.models.hrnet_common import HRNetBackbone
 from pose.models.layers import HeatmapHead, PoseModel, concat_shuffle
-from pose.models.spec import ModelSpec, PaperFigures
+from pose.models.spec import ModelSpec, paper_table1
 
 SplitConvFactory = Callable[[int, int, int, int], nn.Module]
 """(channels, kernel_size, stride, num_kernels) -> depthwise conv+BN module, (B,c,H,W) -> (B,c,H/s,W/s)."""
@@ -239,17 +239,15 @@ def dite_hrnet(spec: ModelSpec, config: DiteHRNetConfig) -> PoseModel:
     return PoseModel(build_backbone(config), head, spec)
 
 
-_PAPER_SOURCE = "EDite-HRNet paper, Table 1 (COCO val, 256x192)"
-
 VARIANTS: dict[str, Callable[[], PoseModel]] = {
     "dite_hrnet_18": partial(
         dite_hrnet,
-        ModelSpec("dite_hrnet_18", paper=PaperFigures(1.1, 0.2, _PAPER_SOURCE)),
+        ModelSpec("dite_hrnet_18", paper=paper_table1(1.1, 0.2, 0.4)),
         DiteHRNetConfig(num_modules=(2, 4, 2)),
     ),
     "dite_hrnet_30": partial(
         dite_hrnet,
-        ModelSpec("dite_hrnet_30", paper=PaperFigures(1.8, 0.3, _PAPER_SOURCE)),
+        ModelSpec("dite_hrnet_30", paper=paper_table1(1.8, 0.3, 0.7)),
         DiteHRNetConfig(num_modules=(3, 8, 3)),
     ),
 }

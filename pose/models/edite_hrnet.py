@@ -67,7 +67,7 @@ from pose.models.dite_hrnet import (
 )
 from pose.models.ghost import EnhancedConvBN
 from pose.models.layers import PoseModel, concat_shuffle
-from pose.models.spec import ModelSpec, PaperFigures
+from pose.models.spec import ModelSpec, paper_table1
 
 MIX_INPUTS = 3  # the DCM, DSC and GCM outputs
 
@@ -170,17 +170,15 @@ def edite_config(
     )
 
 
-_PAPER_SOURCE = "EDite-HRNet paper, Table 1 (COCO val, 256x192)"
-
 VARIANTS: dict[str, Callable[[], PoseModel]] = {
     "edite_hrnet_s": partial(
         dite_hrnet,
-        ModelSpec("edite_hrnet_s", paper=PaperFigures(1.3, 0.2, _PAPER_SOURCE)),
+        ModelSpec("edite_hrnet_s", paper=paper_table1(1.3, 0.2, 0.6)),
         edite_config(dense=False),
     ),
     "edite_hrnet_l": partial(
         dite_hrnet,
-        ModelSpec("edite_hrnet_l", paper=PaperFigures(8.8, 1.8, _PAPER_SOURCE)),
+        ModelSpec("edite_hrnet_l", paper=paper_table1(8.8, 1.8, 4.14)),
         edite_config(dense=True),
     ),
     # Test variant: EDite-S blocks at 1/5 width, one module per stage, one block per module.

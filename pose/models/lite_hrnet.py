@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from pose.models.hrnet_common import HRNetBackbone
 from pose.models.layers import ConvModule, HeatmapHead, PoseModel, concat_shuffle
-from pose.models.spec import ModelSpec, PaperFigures
+from pose.models.spec import ModelSpec, paper_table1
 
 SPATIAL_WEIGHTING_RATIO = 4
 
@@ -157,17 +157,15 @@ def lite_hrnet(spec: ModelSpec, config: LiteHRNetConfig) -> PoseModel:
     return PoseModel(build_backbone(config), head, spec)
 
 
-_PAPER_SOURCE = "EDite-HRNet paper, Table 1 (COCO val, 256x192)"
-
 VARIANTS: dict[str, Callable[[], PoseModel]] = {
     "lite_hrnet_18": partial(
         lite_hrnet,
-        ModelSpec("lite_hrnet_18", paper=PaperFigures(1.1, 0.2, _PAPER_SOURCE)),
+        ModelSpec("lite_hrnet_18", paper=paper_table1(1.1, 0.2, 0.4)),
         LiteHRNetConfig(num_modules=(2, 4, 2)),
     ),
     "lite_hrnet_30": partial(
         lite_hrnet,
-        ModelSpec("lite_hrnet_30", paper=PaperFigures(1.8, 0.3, _PAPER_SOURCE)),
+        ModelSpec("lite_hrnet_30", paper=paper_table1(1.8, 0.3, 0.7)),
         LiteHRNetConfig(num_modules=(3, 8, 3)),
     ),
 }

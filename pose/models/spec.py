@@ -16,11 +16,23 @@ IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class PaperFigures:
-    """Complexity as a paper prints it (truncated decimals), shown beside our measured counts."""
+    """Complexity as a paper prints it (truncated decimals) at one input size, shown beside our counts."""
 
     params_m: float
     gflops: float
     source: str
+    input_size: tuple[int, int] = (256, 192)
+
+
+def paper_table1(
+    params_m: float, gflops_256x192: float, gflops_384x288: float
+) -> tuple[PaperFigures, ...]:
+    """A model's rows of the EDite-HRNet paper's Table 1 (COCO val) at its two input sizes."""
+    source = "EDite-HRNet paper, Table 1 (COCO val)"
+    return (
+        PaperFigures(params_m, gflops_256x192, source, (256, 192)),
+        PaperFigures(params_m, gflops_384x288, source, (384, 288)),
+    )
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class ModelSpec:
         mean, std: per-channel RGB normalisation on [0, 1] pixel values.
         skeleton: the keypoint set; its size is the number of output channels.
         sigma: Gaussian target sigma in heatmap pixels (2 at 256x192, 3 at 384x288).
-        paper: figures the paper prints for this model, if any.
+        paper: figures the paper prints for this model, one entry per input size it reports.
     """
 
     name: str
@@ -44,7 +56,7 @@ class ModelSpec:
     std: tuple[float, float, float] = IMAGENET_STD_RGB
     skeleton: Skeleton = field(default=COCO)
     sigma: float = 2.0
-    paper: PaperFigures | None = None
+    paper: tuple[PaperFigures, ...] = ()
 
     @property
     def num_keypoints(self) -> int:
@@ -59,6 +71,11 @@ class ModelSpec:
     def aspect_ratio(self) -> float:
         """Input width / height: 0.75 for 256x192."""
         return self.input_size[1] / self.input_size[0]
+
+    def paper_at(self, input_size: tuple[int, int] | None = None) -> PaperFigures | None:
+        """The paper's figures at ``input_size`` (default: this spec's), or None if it reports none."""
+        wanted = tuple(input_size or self.input_size)
+        return next((figures for figures in self.paper if figures.input_size == wanted), None)
 
     def at_input_size(self, height: int, width: int) -> ModelSpec:
         """The same model run at another input size (heatmap stays at input / 4)."""

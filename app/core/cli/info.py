@@ -128,8 +128,7 @@ def run(args: argparse.Namespace) -> int:
         latency_p90_ms=latency.p90_ms,
         threads=latency.threads,
         device=latency.device,
-        # The spec holds the paper's figures for its default input size only.
-        paper=default_spec.paper if input_size == default_spec.input_size else None,
+        paper=default_spec.paper_at(input_size),
     )
     print(_format_text(info))
     if args.json:
