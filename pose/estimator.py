@@ -16,6 +16,7 @@ from torch import nn
 
 from pose.codecs import average_with_flipped, decode_heatmaps
 from pose.models.spec import ModelSpec
+from pose.runtime import build_forward, resolve_runtime
 from pose.transforms import (
     PADDING,
     box_to_center_size,
@@ -74,6 +75,9 @@ class TopDownEstimator:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or a ``torch.device``.
         flip: average with the horizontally flipped crops (settable later through :attr:`flip`).
         half: float16 inference; ``None`` means on CUDA only.
+        runtime: how the forward pass runs (:mod:`pose.runtime`): ``"eager"`` (default) calls ``model``
+            itself, so later weight changes (training) are seen; ``"torch"`` and ``"onnx"`` run an
+            inference-optimised copy taken now; ``"auto"`` picks the fastest available.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class TopDownEstimator:
         device: str | torch.device = "auto",
         flip: bool = True,
         half: bool | None = None,
+        runtime: str = "eager",
     ) -> None:
         spec = getattr(model, "spec", None)
         if not isinstance(spec, ModelSpec):
@@ -92,10 +97,13 @@ class TopDownEstimator:
             raise ValueError("half precision needs a CUDA device; use half=False on CPU")
         self._dtype = torch.float16 if self._half else torch.float32
         self._model = model.to(self._device, self._dtype).eval()
+        self._runtime = resolve_runtime(runtime, self._device)
+        self._forward_fn = build_forward(self._model, self._runtime, self._device, self._dtype)
         self._spec = spec
         self._flip_permutation = spec.skeleton.flip_permutation()
         self.flip = flip
-        logger.debug("estimator for %s on %s (%s), flip=%s", spec.name, self._device, self._dtype, flip)
+        logger.debug("estimator for %s on %s (%s, %s), flip=%s", spec.name, self._device, self._dtype,
+                     self._runtime, flip)
 
     @property
     def device(self) -> torch.device:
@@ -108,6 +116,11 @@ class TopDownEstimator:
     @property
     def half(self) -> bool:
         return self._half
+
+    @property
+    def runtime(self) -> str:
+        """The runtime in use: ``"eager"``, ``"torch"`` or ``"onnx"`` (``"auto"`` resolved)."""
+        return self._runtime
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
         """Keypoints of the people in ``boxes``.
@@ -144,6 +157,4 @@ class TopDownEstimator:
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """``(B, 3, h, w)`` normalised RGB float32 -> ``(B, K, h/4, w/4)`` float32 heatmaps in one call."""
-        with torch.inference_mode():
-            inputs = torch.from_numpy(batch).to(self._device, self._dtype, non_blocking=True)
-            return self._model(inputs).float().cpu().numpy()
+        return self._forward_fn(batch)
