@@ -33,6 +33,8 @@ class ModelConfig:
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         flip: average the heatmaps of the crop and its mirror image (more accurate, twice the cost).
         half: run in float16; None lets the estimator decide (on for CUDA, off on CPU).
+        runtime: how the model runs (``pose.runtime``): ``"auto"`` (ONNX Runtime on the CPU when installed
+            and weights are loaded, else the BN-folded torch model), ``"onnx"``, ``"torch"`` or ``"eager"``.
     """
 
     name: str = DEFAULT_MODEL
@@ -40,6 +42,7 @@ class ModelConfig:
     device: Literal["auto", "cpu", "cuda"] | str = "auto"
     flip: bool = True
     half: bool | None = None
+    runtime: str = "auto"
 
 
 @dataclass(frozen=True)

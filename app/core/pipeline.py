@@ -267,7 +267,7 @@ class _StageClock:
 def _model_identity(config: PipelineConfig) -> tuple[object, ...]:
     """The model settings whose change needs a new estimator (flip does not)."""
     model = config.model
-    return model.name, model.weights, model.device, model.half
+    return model.name, model.weights, model.device, model.half, model.runtime
 
 
 def _naming(error: BaseException, context: str) -> str:
@@ -299,9 +299,12 @@ def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | No
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         what = f"weights '{weights}'" if weights else f"model '{model_config.name}'"
         raise ModelLoadError(_naming(error, f"cannot load {what}")) from error
+    runtime = model_config.runtime
+    if runtime == "auto" and not weights:  # random weights (tests, development): skip the ~10 s ONNX export
+        runtime = "torch"
     try:
         estimator = TopDownEstimator(model, device=model_config.device, flip=model_config.flip,
-                                     half=model_config.half)
+                                     half=model_config.half, runtime=runtime)
     except (ValueError, RuntimeError) as error:
         where = f"model '{model_config.name}' on device '{model_config.device}'"
         raise ModelLoadError(_naming(error, f"cannot run {where}")) from error

@@ -1,15 +1,65 @@
-"""bench: not implemented yet."""
+"""bench: frames per second of our pipeline next to MediaPipe Pose and YOLO11n-pose, and model latency."""
 
 from __future__ import annotations
 
 import argparse
 
-from app.core.cli._pending import accept_anything, not_implemented
+QUICK = {"frames": 10, "repeats": 2}
+FULL = {"frames": 30, "repeats": 3}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    accept_anything(parser)
+    parser.add_argument("--quick", action="store_true",
+                        help=f"fewer configurations, {QUICK['frames']} frames x {QUICK['repeats']} passes "
+                             "(under 5 minutes on 2 cores)")
+    parser.add_argument("--json", action="store_true", help="end the output with one JSON object")
+    parser.add_argument("--models", nargs="+", default=["edite_hrnet_s", "edite_hrnet_l"],
+                        help="our pose models; the first is the headline one (default: S and L)")
+    parser.add_argument("--weights", nargs="+", default=[], metavar="MODEL=FILE",
+                        help="weights per model (default: random; the cost does not depend on them)")
+    parser.add_argument("--people", nargs="+", type=int, default=[1, 3, 6], help="people per scene (1..6)")
+    parser.add_argument("--frames", type=int, help="frames per pass, 2 of them warm-up")
+    parser.add_argument("--repeats", type=int, help="passes per configuration (median reported)")
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 6, 12],
+                        help="crop batch sizes for the model-only latency")
+    parser.add_argument("--compare-runtimes", nargs="+", default=["eager", "torch", "onnx"],
+                        choices=["eager", "torch", "onnx"], help="runtimes in the model-only latency table")
+    parser.add_argument("--runtime", default="auto", choices=["auto", "eager", "torch", "onnx"],
+                        help="how our model runs (pose.runtime; default: auto = ONNX Runtime on CPU)")
+    parser.add_argument("--detector", default="yolo", choices=["yolo", "hog", "none"],
+                        help="detector our pipeline pays for (yolo: YOLO11n, random weights; none: free)")
+    parser.add_argument("--detect-every", type=int, help="our detection interval k (default: the app's)")
+    parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads (default 2)")
+    parser.add_argument("--no-others", action="store_true", help="skip MediaPipe Pose and YOLO11n-pose")
+
+
+def _weights(pairs: list[str]) -> dict[str, str]:
+    weights = {}
+    for pair in pairs:
+        model, separator, path = pair.partition("=")
+        if not separator or not model or not path:
+            raise SystemExit(f"edite-pose bench: --weights takes MODEL=FILE, got {pair!r}")
+        weights[model] = path
+    return weights
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_implemented("bench")
+    import json
+
+    from app.core.bench.suite import BenchOptions, run_suite
+    from app.core.config import DEFAULT_DETECT_EVERY
+
+    if not all(1 <= people <= 6 for people in args.people):
+        raise SystemExit(f"edite-pose bench: --people takes counts from 1 to 6, got {args.people}")
+    preset = QUICK if args.quick else FULL
+    options = BenchOptions(
+        models=tuple(args.models), people=tuple(sorted(set(args.people))),
+        frames=max(args.frames or preset["frames"], 3), repeats=max(args.repeats or preset["repeats"], 1),
+        batches=tuple(args.batches), runtimes=tuple(args.compare_runtimes), runtime=args.runtime,
+        detect_every=args.detect_every or DEFAULT_DETECT_EVERY, detector=args.detector,
+        threads=args.threads, weights=_weights(args.weights), quick=args.quick, others=not args.no_others,
+    )
+    summary = run_suite(options)
+    if args.json:
+        print(json.dumps(summary))
+    return 0

@@ -1,0 +1,143 @@
+"""Per-frame runners for the benchmark: our pipeline, MediaPipe Pose and ultralytics YOLO11n-pose.
+
+Each runner is built once, then called on every frame of a scene; :func:`time_scene` times whole passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.core.bench.scenes import Scene
+from detectors.base import Detections
+
+log = logging.getLogger(__name__)
+
+FrameRunner = Callable[[np.ndarray, int], object]
+"""``(BGR frame, frame index) -> anything``: processes one frame of a stream."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Milliseconds per frame over whole passes of a scene: the median pass and the fastest."""
+
+    median_ms: float
+    min_ms: float
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / self.median_ms
+
+
+def time_scene(make_runner: Callable[[], FrameRunner], scene: Scene, repeats: int, warmup: int = 2) -> Timing:
+    """Mean milliseconds per frame of ``repeats`` passes over the scene, each with a fresh runner (a new
+    stream: trackers start over); the first ``warmup`` frames of each pass are run but not timed."""
+    passes = []
+    for _ in range(repeats):
+        runner = make_runner()
+        for index, frame in enumerate(scene.frames[:warmup]):
+            runner(frame, index)
+        start = time.perf_counter()
+        for index, frame in enumerate(scene.frames[warmup:], start=warmup):
+            runner(frame, index)
+        passes.append((time.perf_counter() - start) * 1000.0 / (len(scene.frames) - warmup))
+    return Timing(statistics.median(passes), min(passes))
+
+
+class GivenBoxes:
+    """A person detector that pays for a real detector's run but reports the scene's known boxes.
+
+    The timed cost is the real detector's (YOLO11n with random weights finds nothing useful); the pose
+    stage then sees exactly the scene's people, so every configuration estimates the same number of people.
+    """
+
+    def __init__(self, detector, scene: Scene) -> None:
+        self._detector, self._scene = detector, scene
+        self.name, self.is_fallback, self.notice = detector.name, detector.is_fallback, None
+        self.description = f"{detector.description}, reporting the scene's boxes"
+        self._frame_index = 0
+
+    def seek(self, index: int) -> None:
+        self._frame_index = index
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        self._detector(image)
+        boxes = self._scene.boxes[self._frame_index]
+        return Detections(boxes, np.ones(len(boxes), np.float32))
+
+
+def our_runner(estimator, detector, scene: Scene, detect_every: int) -> Callable[[], FrameRunner]:
+    """Runner factory for :class:`app.core.pipeline.Pipeline` (detect, pose, track, smooth; no drawing).
+
+    Thresholds that drop people are set to 0 so that untrained weights keep everyone followed between
+    detector runs (a trained model keeps them anyway); the work per frame is that of the app.
+    """
+    from app.core.config import DetectorConfig, PipelineConfig, TrackerConfig
+    from app.core.pipeline import Pipeline
+    from app.core.types import Frame
+
+    boxes = GivenBoxes(detector, scene)
+    config = PipelineConfig(
+        detector=DetectorConfig(detect_every=detect_every, redetect_score=0.0, min_pose_score=0.0),
+        tracker=TrackerConfig(min_keypoint_score=0.0),
+    )
+
+    def make() -> FrameRunner:
+        pipeline = Pipeline(config, estimator=estimator, detector=boxes)
+
+        def run(image: np.ndarray, index: int) -> object:
+            boxes.seek(index)
+            return pipeline.process(Frame(image, index, index / 30.0))
+
+        return run
+
+    return make
+
+
+def mediapipe_runner() -> Callable[[], FrameRunner] | str:
+    """MediaPipe Pose (legacy solution API, video mode, model_complexity=1), or why it is unavailable."""
+    try:
+        import mediapipe as mp
+    except ImportError as error:
+        return f"mediapipe not installed ({error}); install the 'distill' extra"
+    version = getattr(mp, "__version__", "?")
+    log.info("mediapipe %s", version)
+
+    def make() -> FrameRunner:
+        pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+
+        def run(image: np.ndarray, index: int) -> object:
+            import cv2
+
+            return pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+        return run
+
+    return make
+
+
+def yolo_pose_runner(device: str = "cpu") -> Callable[[], FrameRunner] | str:
+    """ultralytics YOLO11n-pose built from ``yolo11n-pose.yaml`` (random weights: timing only), or why not.
+
+    Built once and reused: it has no state across frames.
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    try:
+        from ultralytics import YOLO
+    except ImportError as error:
+        return f"ultralytics not installed ({error})"
+    model = YOLO("yolo11n-pose.yaml", task="pose")
+
+    def make() -> FrameRunner:
+        def run(image: np.ndarray, index: int) -> object:
+            return model.predict(image, device=device, verbose=False)
+
+        return run
+
+    return make

@@ -1,0 +1,265 @@
+"""The benchmark suite behind ``main.py bench``: model-only latency, then end-to-end frames per second of our
+pipeline, MediaPipe Pose and YOLO11n-pose on the same composed scenes, in one process, side by side.
+
+Numbers are medians over whole passes (see :func:`app.core.bench.runners.time_scene`). The machine is
+often shared: the load average is recorded at the start and the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from app.core.bench.runners import Timing, mediapipe_runner, our_runner, time_scene, yolo_pose_runner
+from app.core.bench.scenes import Scene, compose_scene
+from app.core.config import DEFAULT_DETECT_EVERY
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure.
+
+    Attributes:
+        models: our pose models, first = the headline one.
+        people: people per scene.
+        frames: frames per scene pass (the first two are warm-up).
+        repeats: passes per configuration; the median is reported.
+        batches: crop batch sizes for the model-only latency.
+        runtimes: runtimes compared model-only (``pose.runtime``); the pipeline uses ``runtime``.
+        runtime: runtime of our pipeline.
+        detect_every: our default detection interval (k); k = 1 is measured too unless ``quick``.
+        detector: ``"yolo"`` (YOLO11n from yolo11n.yaml, random weights) or ``"hog"``.
+        threads: torch / ONNX Runtime intra-op threads.
+        weights: optional weights file per model name (the cost does not depend on them).
+        quick: fewer configurations (see :func:`configurations`).
+        others: also measure MediaPipe Pose and YOLO11n-pose.
+    """
+
+    models: tuple[str, ...] = ("edite_hrnet_s", "edite_hrnet_l")
+    people: tuple[int, ...] = (1, 3, 6)
+    frames: int = 30
+    repeats: int = 3
+    batches: tuple[int, ...] = (1, 2, 6, 12)
+    runtimes: tuple[str, ...] = ("eager", "torch", "onnx")
+    runtime: str = "auto"
+    detect_every: int = DEFAULT_DETECT_EVERY
+    detector: str = "yolo"
+    threads: int = 2
+    weights: dict[str, str] = field(default_factory=dict)
+    quick: bool = False
+    others: bool = True
+
+
+@dataclass(frozen=True)
+class Row:
+    """One end-to-end measurement: milliseconds and frames per second for a system on a scene."""
+
+    system: str
+    people: int
+    median_ms: float
+    min_ms: float
+    fps: float
+    model: str = ""
+    flip: bool | None = None
+    detect_every: int | None = None
+
+
+def configurations(options: BenchOptions) -> list[tuple[str, bool, int, tuple[int, ...]]]:
+    """Our pipeline variants ``(model, flip, detect_every, people)``; the first is the headline one."""
+    k, everyone, ends = options.detect_every, options.people, (min(options.people), max(options.people))
+    head, *rest = options.models
+    if options.quick:
+        variants = [(head, True, k, everyone), (head, False, k, ends), (head, True, 1, ends)]
+        variants += [(model, True, k, ends) for model in rest]
+        return variants
+    return [
+        (model, flip, every, everyone)
+        for model in options.models for flip in (True, False) for every in dict.fromkeys((k, 1))
+    ]
+
+
+def spread_random_weights(model: nn.Module) -> None:
+    """Re-initialise every conv with PyTorch's default (Kaiming-uniform) instead of mmpose's N(0, 0.001).
+
+    Under mmpose's training init all heatmaps of an untrained model are flat, every keypoint decodes to the
+    same pixel and the pipeline cannot follow anyone between detections; with varied heatmaps it can, as
+    with trained weights. Same architecture, same cost.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            module.reset_parameters()
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def model_latency(model: nn.Module, options: BenchOptions, report: Report) -> list[dict[str, object]]:
+    """Median milliseconds of the bare forward pass (``pose.runtime``) per runtime and crop batch."""
+    from pose.runtime import build_forward
+
+    height, width = model.spec.input_size
+    rows: list[dict[str, object]] = []
+    report(f"model-only latency, {model.spec.name}, batches of {height}x{width} crops "
+           f"(median of {options.repeats}, ms)")
+    header = " ".join(f"{f'batch {b}':>9}" for b in options.batches)
+    report(f"{'runtime':>8} {header}  ms/crop (largest)")
+    for runtime in options.runtimes:
+        forward = build_forward(model, runtime, torch.device("cpu"), torch.float32)
+        cells = []
+        for batch in options.batches:
+            inputs = np.random.default_rng(batch).standard_normal((batch, 3, height, width), np.float32)
+            forward(inputs)
+            seconds = []
+            for _ in range(options.repeats):
+                start = time.perf_counter()
+                forward(inputs)
+                seconds.append(time.perf_counter() - start)
+            cells.append(statistics.median(seconds) * 1000.0)
+            rows.append({"model": model.spec.name, "runtime": runtime, "batch": batch,
+                         "median_ms": round(cells[-1], 2)})
+        per_crop = cells[-1] / options.batches[-1]
+        report(f"{runtime:>8} " + " ".join(f"{c:9.1f}" for c in cells) + f"  {per_crop:17.1f}")
+    return rows
+
+
+def _row(system: str, scene: Scene, timing: Timing, **details: object) -> Row:
+    return Row(system, scene.people, round(timing.median_ms, 2), round(timing.min_ms, 2),
+               round(timing.fps, 2), **details)
+
+
+def _describe(row: Row) -> str:
+    flip = "" if row.flip is None else f"flip {'on' if row.flip else 'off'}"
+    settings = f"{flip}, detect every {row.detect_every}" if flip else ""
+    system = f"{row.system} {row.model}".strip()
+    return f"{system:<32} {settings:<28} {row.people:>6} {row.median_ms:>9.1f} {row.fps:>7.2f}"
+
+
+def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object]:
+    """Run everything in ``options``; print tables through ``report``; return the JSON-ready summary."""
+    from detectors import create_detector
+    from pose.estimator import TopDownEstimator
+    from pose.models.registry import create_model
+
+    torch.set_num_threads(options.threads)
+    load_start = os.getloadavg()[0]
+    report(f"{_cpu_name()}, {os.cpu_count()} CPUs, load average {load_start:.1f}; torch {torch.__version__}, "
+           f"{options.threads} threads")
+    scenes = {people: compose_scene(people, options.frames) for people in options.people}
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # YOLO models from .yaml: random weights, nothing downloaded
+    detector_options = {"weights": "yolo11n.yaml", "device": "cpu"} if options.detector == "yolo" else {}
+    detector = create_detector(options.detector, **detector_options)
+    others = {}
+    if options.others:
+        others = {"mediapipe_pose": mediapipe_runner(), "yolo11n_pose": yolo_pose_runner()}
+    torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
+    torch.manual_seed(0)  # the same random weights every run, so the ONNX export cache is reused
+    models = {name: create_model(name, weights=options.weights.get(name)) for name in options.models}
+    for name, model in models.items():
+        if name not in options.weights:
+            spread_random_weights(model)
+    estimators = {name: TopDownEstimator(model, device="cpu", runtime=options.runtime)
+                  for name, model in models.items()}
+    runtime = estimators[options.models[0]].runtime
+    if set(options.models) - set(options.weights):
+        report("pose weights: random (PyTorch's default conv init; the cost does not depend on the weights)")
+    report(f"pose runtime: {runtime}")
+    report(f"detector: {detector.description}" + (": timing only" if options.detector == "yolo" else ""))
+    report("")
+    latency = model_latency(models[options.models[0]], options, report)
+
+    report("")
+    report(f"end-to-end per frame, 1280x720, {options.frames - 2} timed frames x {options.repeats} passes "
+           "(detect + pose + track + smooth; no drawing)")
+    report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7}")
+    rows: list[Row] = []
+    for name, flip, every, people_counts in configurations(options):
+        estimators[name].flip = flip
+        for people in people_counts:
+            scene = scenes[people]
+            timing = time_scene(our_runner(estimators[name], detector, scene, every), scene, options.repeats)
+            rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
+            report(_describe(rows[-1]))
+    unavailable = {}
+    for system, make in others.items():
+        if isinstance(make, str):
+            unavailable[system] = make
+            report(f"{system:<32} unavailable: {make}")
+            continue
+        for people in options.people:
+            rows.append(_row(system, scenes[people], time_scene(make, scenes[people], options.repeats)))
+            report(_describe(rows[-1]))
+
+    summary = _summary(rows, options, runtime)
+    summary.update(
+        machine=_cpu_name(), cpus=os.cpu_count(),
+        threads=options.threads, load_average_start=round(load_start, 2),
+        load_average_end=round(os.getloadavg()[0], 2), peak_rss_mib=round(peak_rss_mib(), 1),
+        unavailable=unavailable, model_latency=latency, rows=[asdict(row) for row in rows],
+        notes="YOLO11n detector and YOLO11n-pose use random weights (timing only); MediaPipe Pose follows "
+              "one person whatever the scene holds",
+    )
+    report("")
+    for line in _ratio_lines(summary):
+        report(line)
+    return summary
+
+
+def _cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else the platform's machine name."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def _fps(rows: list[Row], system: str, people: int, **details: object) -> float | None:
+    for row in rows:
+        if row.system == system and row.people == people and all(
+            getattr(row, key) == value for key, value in details.items()
+        ):
+            return row.fps
+    return None
+
+
+def _summary(rows: list[Row], options: BenchOptions, runtime: str) -> dict[str, object]:
+    """The headline numbers: our default configuration (first model, flip on, default k) vs the others."""
+    head = {"model": options.models[0], "flip": True, "detect_every": options.detect_every}
+    one, many = min(options.people), max(options.people)
+    ours, ours_many = _fps(rows, "ours", one, **head), _fps(rows, "ours", many, **head)
+    mediapipe, yolo = _fps(rows, "mediapipe_pose", one), _fps(rows, "yolo11n_pose", one)
+    return {
+        "ours_fps": ours,
+        "mediapipe_fps": mediapipe,
+        "yolo11n_pose_fps": yolo,
+        "ratio_vs_mediapipe": round(ours / mediapipe, 3) if ours and mediapipe else None,
+        "ratio_vs_yolo11n_pose": round(ours / yolo, 3) if ours and yolo else None,
+        f"scaling_{many}_vs_{one}": round(ours / ours_many, 3) if ours and ours_many else None,
+        "ours_config": {**head, "people": one, "runtime": runtime},
+    }
+
+
+def _ratio_lines(summary: dict[str, object]) -> list[str]:
+    lines = [f"ours ({summary['ours_config']}): {summary['ours_fps']} fps"]
+    for key in ("ratio_vs_mediapipe", "ratio_vs_yolo11n_pose"):
+        lines.append(f"{key}: {summary[key]}")
+    lines += [f"{key}: {value}" for key, value in summary.items() if key.startswith("scaling_")]
+    lines.append(f"peak RSS {summary['peak_rss_mib']} MiB; load average {summary['load_average_start']} -> "
+                 f"{summary['load_average_end']}")
+    return lines
