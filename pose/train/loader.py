@@ -116,6 +116,9 @@ def build_train_loader(
         persistent_workers=workers > 0,
         pin_memory=pin_memory,
         worker_init_fn=_init_worker,
+        # Forked workers inherit OpenCV's and torch's thread pools mid-state and can hang in their first
+        # OpenCV call (seen here in cv2.setNumThreads); spawned workers start clean.
+        multiprocessing_context="spawn" if workers > 0 else None,
         generator=torch.Generator().manual_seed(seed),
     )
     return loader, sampler
