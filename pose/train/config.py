@@ -131,6 +131,8 @@ class RunConfig:
         deterministic: ``torch.use_deterministic_algorithms`` (bit-exact reruns and resumes, slower).
         val_interval: validate every this many epochs and after the last one (0: only after the last).
         checkpoint_interval: also keep ``epoch_NNN.pt`` every this many epochs (0: keep only last / best).
+        state_interval: refresh the resumable ``last.pt`` every this many epochs (0: only when the run
+            stops: at the end, at ``--max-steps`` or on Ctrl-C). Saving it takes about a second.
         log_interval: write training scalars every this many iterations.
         val_batch_size: boxes per forward pass during validation.
         flip_test: average with the flipped image during validation (as the paper reports).
@@ -143,6 +145,7 @@ class RunConfig:
     deterministic: bool = False
     val_interval: int = 10
     checkpoint_interval: int = 10
+    state_interval: int = 1
     log_interval: int = 50
     val_batch_size: int = 64
     flip_test: bool = True

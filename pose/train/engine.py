@@ -163,6 +163,7 @@ class _Run:
         self.progress = Progress()
         self.metrics: dict[str, float] = {}
         self._validated_at: int | None = None
+        self._saved_at: int | None = None
         self.primary = PRIMARY_METRIC[data.metric]
         if options.resume:
             self.progress, stored = load_state(
@@ -192,7 +193,7 @@ class _Run:
                 raise
             if self._validated_at != self.progress.iteration:  # stopped by max_steps or nothing to train
                 self._validate(scalars)
-            if self.progress.batch > 0:
+            if self._saved_at != self.progress.iteration:
                 self._save_state()
         done = self.progress
         return TrainResult(self.out_dir, done.epoch, done.iteration, self.metrics, done.best_metric)
@@ -235,7 +236,8 @@ class _Run:
             self._validate(scalars)
         if run.checkpoint_interval > 0 and epoch % run.checkpoint_interval == 0:
             save_checkpoint(self.model, self.out_dir / f"epoch_{epoch:03d}.pt", self._meta())
-        self._save_state()
+        if run.state_interval > 0 and epoch % run.state_interval == 0:
+            self._save_state()
 
     def _validate(self, scalars: ScalarLogger) -> None:
         self.metrics = validate(self.model, self.config, self.device)
@@ -250,6 +252,7 @@ class _Run:
             save_checkpoint(self.model, self.out_dir / BEST_WEIGHTS, self._meta())
 
     def _save_state(self) -> None:
+        self._saved_at = self.progress.iteration
         save_state(
             self.out_dir / LAST_STATE, self.model, self.optimizer, self.scheduler, self.scaler,
             self.progress, self.config.to_dict(),

@@ -34,16 +34,7 @@ def tiny_config(**overrides):
     return load_config(None, values)
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two threads spin against other processes."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def test_one_step_on_a_fixed_batch_lowers_the_loss_and_changes_the_weights(one_thread):
+def test_one_step_on_a_fixed_batch_lowers_the_loss_and_changes_the_weights():
     torch.manual_seed(0)
     config = tiny_config()
     model = build_model(config)
@@ -78,7 +69,7 @@ def _run(config, out_dir, **options):
     return train(config, options)
 
 
-def test_resume_restores_the_exact_state(tmp_path, one_thread):
+def test_resume_restores_the_exact_state(tmp_path):
     """2 epochs of 2 batches with full augmentation: interrupted after 3 steps (mid-epoch) and resumed, the
     weights, optimizer and schedule end bit-identical to an uninterrupted run."""
     config = tiny_config(**{"train.deterministic": True, "train.val_interval": 0, "train.seed": 5})
@@ -105,7 +96,7 @@ def test_resume_restores_the_exact_state(tmp_path, one_thread):
     assert not torch.are_deterministic_algorithms_enabled()  # restored after the run
 
 
-def test_run_folder_holds_checkpoints_logs_and_config(tmp_path, one_thread):
+def test_run_folder_holds_checkpoints_logs_and_config(tmp_path):
     config = tiny_config(**{"optim.epochs": 1, "train.val_interval": 1})
     result = _run(config, tmp_path / "run")
     files = {path.name for path in (tmp_path / "run").iterdir()}
@@ -127,6 +118,6 @@ def test_missing_validation_data_fails_before_training(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_resume_needs_a_state_of_the_same_model(tmp_path, one_thread):
+def test_resume_needs_a_state_of_the_same_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="no training state"):
         _run(tiny_config(), tmp_path / "empty", resume=True)
