@@ -10,7 +10,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,10 +25,13 @@ FrameRunner = Callable[[np.ndarray, int], object]
 
 @dataclass(frozen=True)
 class Timing:
-    """Milliseconds per frame over whole passes of a scene: the median pass and the fastest."""
+    """Milliseconds per frame over whole passes of a scene: the median pass and the fastest, and the mean
+    per pipeline stage over all timed frames (empty for runners whose results carry no ``timings_ms``;
+    a mean, so that a detector run every k frames counts 1/k)."""
 
     median_ms: float
     min_ms: float
+    stages_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -38,16 +41,18 @@ class Timing:
 def time_scene(make_runner: Callable[[], FrameRunner], scene: Scene, repeats: int, warmup: int = 2) -> Timing:
     """Mean milliseconds per frame of ``repeats`` passes over the scene, each with a fresh runner (a new
     stream: trackers start over); the first ``warmup`` frames of each pass are run but not timed."""
-    passes = []
+    passes, stages = [], {}
     for _ in range(repeats):
         runner = make_runner()
         for index, frame in enumerate(scene.frames[:warmup]):
             runner(frame, index)
         start = time.perf_counter()
         for index, frame in enumerate(scene.frames[warmup:], start=warmup):
-            runner(frame, index)
+            for stage, ms in getattr(runner(frame, index), "timings_ms", {}).items():
+                stages.setdefault(stage, []).append(ms)
         passes.append((time.perf_counter() - start) * 1000.0 / (len(scene.frames) - warmup))
-    return Timing(statistics.median(passes), min(passes))
+    means = {stage: round(statistics.fmean(ms), 2) for stage, ms in stages.items() if stage != "total"}
+    return Timing(statistics.median(passes), min(passes), means)
 
 
 class GivenBoxes:

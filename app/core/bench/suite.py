@@ -73,6 +73,7 @@ class Row:
     model: str = ""
     flip: bool | None = None
     detect_every: int | None = None
+    stages_ms: dict[str, float] = field(default_factory=dict)
 
 
 def configurations(options: BenchOptions) -> list[tuple[str, bool, int, tuple[int, ...]]]:
@@ -137,14 +138,15 @@ def model_latency(model: nn.Module, options: BenchOptions, report: Report) -> li
 
 def _row(system: str, scene: Scene, timing: Timing, **details: object) -> Row:
     return Row(system, scene.people, round(timing.median_ms, 2), round(timing.min_ms, 2),
-               round(timing.fps, 2), **details)
+               round(timing.fps, 2), stages_ms=timing.stages_ms, **details)
 
 
 def _describe(row: Row) -> str:
     flip = "" if row.flip is None else f"flip {'on' if row.flip else 'off'}"
     settings = f"{flip}, detect every {row.detect_every}" if flip else ""
     system = f"{row.system} {row.model}".strip()
-    return f"{system:<32} {settings:<28} {row.people:>6} {row.median_ms:>9.1f} {row.fps:>7.2f}"
+    stages = " ".join(f"{stage} {ms:.0f}" for stage, ms in row.stages_ms.items() if ms >= 0.5)
+    return f"{system:<32} {settings:<28} {row.people:>6} {row.median_ms:>9.1f} {row.fps:>7.2f}  {stages}"
 
 
 def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object]:
@@ -183,7 +185,7 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     report("")
     report(f"end-to-end per frame, 1280x720, {options.frames - 2} timed frames x {options.repeats} passes "
            "(detect + pose + track + smooth; no drawing)")
-    report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7}")
+    report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7}  mean ms per stage")
     rows: list[Row] = []
     for name, flip, every, people_counts in configurations(options):
         estimators[name].flip = flip
