@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import main
-from app.core.bench.runners import mediapipe_runner
+from app.core.bench.runners import mediapipe_runner, our_runner
 from app.core.bench.scenes import FRAME_HW, background, compose_scene
 
 TINY = ["--models", "edite_hrnet_tiny", "--people", "1", "6", "--frames", "3", "--repeats", "1",
@@ -49,6 +49,19 @@ def test_quick_json_on_a_tiny_configuration(capsys) -> None:
     assert [(row["runtime"], row["batch"]) for row in report["model_latency"]] == [("torch", 1), ("torch", 2)]
     assert report["peak_rss_mib"] > 0 and report["threads"] == 1
     assert any("ms/frame" in line for line in out) and any(line.startswith("scaling_6_vs_1") for line in out)
+
+
+def test_untrained_models_are_followed_between_detections_with_template_poses() -> None:
+    from detectors import create_detector
+    from pose.estimator import TopDownEstimator
+    from pose.models.registry import create_model
+
+    estimator = TopDownEstimator(create_model("edite_hrnet_tiny"), device="cpu", runtime="torch")
+    scene = compose_scene(3, 6)
+    run = our_runner(estimator, create_detector("none"), scene, detect_every=2, template_poses=True)()
+    results = [run(frame, index) for index, frame in enumerate(scene.frames)]
+    assert [result.detected for result in results] == [True, False] * 3
+    assert all(len(result.boxes) == 3 for result in results)
 
 
 def test_mediapipe_is_reported_unavailable_when_it_is_not_installed(monkeypatch) -> None:

@@ -77,21 +77,55 @@ class GivenBoxes:
         return Detections(boxes, np.ones(len(boxes), np.float32))
 
 
-def our_runner(estimator, detector, scene: Scene, detect_every: int) -> Callable[[], FrameRunner]:
-    """Runner factory for :class:`app.core.pipeline.Pipeline` (detect, pose, track, smooth; no drawing).
+class TemplatePoses:
+    """Runs the estimator in full (its whole cost), then reports a fixed upright pose inside each box.
 
-    Thresholds that drop people are set to 0 so that untrained weights keep everyone followed between
-    detector runs (a trained model keeps them anyway); the work per frame is that of the app.
+    For untrained weights only: their heatmaps are flat, every keypoint decodes to one corner, and the
+    pipeline could never follow anyone between detector runs, so every frame would pay for the detector.
+    A trained model's poses span the person; this template does too (its padded extent is the box), so
+    the detection schedule, tracking and smoothing do the work they do with trained weights.
     """
-    from app.core.config import DetectorConfig, PipelineConfig, TrackerConfig
+
+    # (x, y) in the unit box: nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles (COCO order).
+    TEMPLATE = np.array([
+        [0.5, 0.08], [0.46, 0.06], [0.54, 0.06], [0.42, 0.08], [0.58, 0.08], [0.35, 0.22], [0.65, 0.22],
+        [0.3, 0.38], [0.7, 0.38], [0.28, 0.52], [0.72, 0.52], [0.4, 0.55], [0.6, 0.55], [0.4, 0.75],
+        [0.6, 0.75], [0.4, 0.95], [0.6, 0.95],
+    ], np.float32)
+
+    def __init__(self, estimator, padding: float) -> None:
+        self._estimator = estimator
+        self._shrink = 1.0 / padding  # the pipeline pads the keypoints' extent by `padding` again
+        self.spec, self.device, self.half = estimator.spec, estimator.device, estimator.half
+
+    @property
+    def flip(self) -> bool:
+        return self._estimator.flip
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray):
+        from pose.estimator import PoseResult
+
+        self._estimator(image, boxes)
+        boxes = np.asarray(boxes, np.float32)
+        centre, size = (boxes[:, :2] + boxes[:, 2:]) / 2, (boxes[:, 2:] - boxes[:, :2]) * self._shrink
+        unit = (self.TEMPLATE - 0.5) / np.ptp(self.TEMPLATE, axis=0)  # extent exactly 1 x 1
+        keypoints = centre[:, None] + unit[None] * size[:, None]
+        return PoseResult(keypoints.astype(np.float32), np.full(keypoints.shape[:2], 0.9, np.float32))
+
+
+def our_runner(
+    estimator, detector, scene: Scene, detect_every: int, template_poses: bool = False
+) -> Callable[[], FrameRunner]:
+    """Runner factory for :class:`app.core.pipeline.Pipeline` with the app's default settings (detect,
+    pose, track, smooth; no drawing). ``template_poses``: see :class:`TemplatePoses` (untrained weights)."""
+    from app.core.config import DetectorConfig, PipelineConfig
     from app.core.pipeline import Pipeline
     from app.core.types import Frame
 
     boxes = GivenBoxes(detector, scene)
-    config = PipelineConfig(
-        detector=DetectorConfig(detect_every=detect_every, redetect_score=0.0, min_pose_score=0.0),
-        tracker=TrackerConfig(min_keypoint_score=0.0),
-    )
+    config = PipelineConfig(detector=DetectorConfig(detect_every=detect_every))
+    if template_poses:
+        estimator = TemplatePoses(estimator, config.detector.keypoint_box_padding)
 
     def make() -> FrameRunner:
         pipeline = Pipeline(config, estimator=estimator, detector=boxes)

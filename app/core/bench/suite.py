@@ -90,18 +90,6 @@ def configurations(options: BenchOptions) -> list[tuple[str, bool, int, tuple[in
     ]
 
 
-def spread_random_weights(model: nn.Module) -> None:
-    """Re-initialise every conv with PyTorch's default (Kaiming-uniform) instead of mmpose's N(0, 0.001).
-
-    Under mmpose's training init all heatmaps of an untrained model are flat, every keypoint decodes to the
-    same pixel and the pipeline cannot follow anyone between detections; with varied heatmaps it can, as
-    with trained weights. Same architecture, same cost.
-    """
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            module.reset_parameters()
-
-
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, MiB (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -169,14 +157,12 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
     torch.manual_seed(0)  # the same random weights every run, so the ONNX export cache is reused
     models = {name: create_model(name, weights=options.weights.get(name)) for name in options.models}
-    for name, model in models.items():
-        if name not in options.weights:
-            spread_random_weights(model)
     estimators = {name: TopDownEstimator(model, device="cpu", runtime=options.runtime)
                   for name, model in models.items()}
     runtime = estimators[options.models[0]].runtime
     if set(options.models) - set(options.weights):
-        report("pose weights: random (PyTorch's default conv init; the cost does not depend on the weights)")
+        report("pose weights: random (the cost does not depend on them); after each full model run the "
+               "pipeline gets a template pose per box, so it follows people as with trained weights")
     report(f"pose runtime: {runtime}")
     report(f"detector: {detector.description}" + (": timing only" if options.detector == "yolo" else ""))
     report("")
@@ -191,7 +177,9 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
         estimators[name].flip = flip
         for people in people_counts:
             scene = scenes[people]
-            timing = time_scene(our_runner(estimators[name], detector, scene, every), scene, options.repeats)
+            untrained = name not in options.weights
+            runner = our_runner(estimators[name], detector, scene, every, template_poses=untrained)
+            timing = time_scene(runner, scene, options.repeats)
             rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
             report(_describe(rows[-1]))
     unavailable = {}
