@@ -11,8 +11,12 @@ using the original).
   sum, and ``t`` becomes a bias of the aggregated conv (../shared/ARCHITECTURE.md sec. 8.2). BatchNorms
   after a product (GCM's ``bn(x * attention)``, the Enhanced ConvBN's ``bn(features * gate)``) are left as
   they are.
-* **channels-last** memory format (:func:`prepare_for_inference` ``channels_last=True``), measured by
-  ``python main.py bench`` (model-only section).
+* **grouped convs that torch runs slowly on CPU** are replaced by equivalent modules
+  (:func:`replace_slow_convs`): a depthwise 1x1 conv becomes a per-channel multiply-add (torch ran it group
+  by group on its slow path), a conv with two inputs per group a depthwise conv plus a pair sum.
+* **channels-last** memory format (:func:`prepare_for_inference` ``channels_last=True``): off by default,
+  it did not win for the whole model on torch 2.14 CPU (depthwise convs gain, the many reshapes and
+  concatenations between them convert back).
 
 The outputs equal the reference up to float rounding (tests/pose/models/test_inference.py).
 """
@@ -264,7 +268,8 @@ def prepare_for_inference(
     Returns:
         The copy, in eval mode with ``requires_grad`` off; same forward, same outputs up to rounding.
     """
-    prepared = copy.deepcopy(model).eval()
+    dtype = next(model.parameters()).dtype
+    prepared = copy.deepcopy(model).float().eval()  # fold in float32, then return to the model's dtype
     for parameter in prepared.parameters():
         parameter.requires_grad_(False)
     if fold_bn:
@@ -275,4 +280,4 @@ def prepare_for_inference(
         for conv in prepared.modules():
             if isinstance(conv, nn.Conv2d):  # DKA's 5-D kernel stack has no channels-last layout
                 conv.weight.data = conv.weight.data.contiguous(memory_format=torch.channels_last)
-    return prepared
+    return prepared.to(dtype)

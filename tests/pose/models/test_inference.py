@@ -32,7 +32,7 @@ def _model_with_random_statistics(name: str = "edite_hrnet_tiny", seed: int = 0)
             nn.init.uniform_(module.weight, 0.5, 1.5)
             nn.init.normal_(module.bias, 0.0, 0.2)
         elif isinstance(module, nn.Conv2d):  # mmpose's N(0, 0.001) makes every output nearly zero
-            nn.init.normal_(module.weight, 0.0, 0.3)
+            module.reset_parameters()  # PyTorch's Kaiming-uniform: outputs of order 1 at any depth
     return model.eval()
 
 
@@ -64,6 +64,15 @@ def test_prepared_model_equals_reference(reference, options) -> None:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         assert _relative_error(prepared(inputs), expected) < RELATIVE_TOLERANCE
+
+
+@pytest.mark.parametrize("name", ["dite_hrnet_18", "lite_hrnet_18", "edite_hrnet_l"])
+def test_every_family_folds_to_the_same_function(name: str) -> None:
+    model = _model_with_random_statistics(name)
+    inputs = torch.randn(2, 3, 128, 96, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        expected = model(inputs)
+        assert _relative_error(prepare_for_inference(model)(inputs), expected) < RELATIVE_TOLERANCE
 
 
 def test_prepare_leaves_the_original_untouched_and_removes_batchnorms(reference) -> None:
