@@ -50,7 +50,7 @@ def test_distill_labels_splits_and_trains(tmp_path, footage, monkeypatch, capsys
     assert "holdout: 2/2 frames with people, 2 persons, 0 composites" in printed
     summary = json.loads((out / "run" / "distill.json").read_text())
     assert summary["iterations"] == 1 and "AP" in summary["metrics"]
-    assert (out / "run" / "best.pt").is_file()
+    assert (out / "run" / "best.pt").is_file() and (out / "run" / "last.pt").is_file()
 
 
 def test_the_same_footage_cannot_be_trained_on_and_held_out(tmp_path, footage, capsys):

@@ -58,8 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-train", action="store_true", help="only write the dataset")
     parser.add_argument("--resume", action="store_true", help="continue the training run in the run folder")
     parser.add_argument("--ship", metavar="FILE",
-                        help="afterwards, score the run's best.pt on the held-out set and copy it to "
-                             "assets/weights/FILE with a MANIFEST entry (the model card)")
+                        help="afterwards, score the run's last epoch_NNN.pt on the held-out set and copy it "
+                             "to assets/weights/FILE with a MANIFEST entry (the model card)")
     parser.add_argument("--skip-labelling", action="store_true",
                         help="reuse the dataset already in --out (train only)")
     parser.add_argument("--device", default="auto", help="training device: auto, cpu, cuda (default auto)")
@@ -157,16 +157,18 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _ship(args: argparse.Namespace) -> None:
-    """Score ``best.pt`` on the held-out set (as ``main.py eval`` does) and ship it with its model card."""
+    """Score the run's final weights on the held-out set (as ``main.py eval`` does) and ship them with their
+    model card. The final epoch, not ``best.pt``: the held-out set selected ``best.pt``, so its score would
+    be optimistic."""
     from app.core.weights import ship_weights
     from pose.estimator import TopDownEstimator
     from pose.evaluation import evaluate
     from pose.models.registry import create_model
 
-    best = _run_dir(args) / "best.pt"
+    final = _final_weights(_run_dir(args))
     dataset = json.loads((args.out / "dataset.json").read_text(encoding="utf-8"))
     held_out = args.out / "annotations" / "holdout.json"
-    model = create_model(_model_name(best), weights=best, input_size=_input_size(best))
+    model = create_model(_model_name(final), weights=final, input_size=_input_size(final))
     report = evaluate(TopDownEstimator(model, device=args.device, flip=True), held_out, args.out / "images",
                       boxes="gt", progress=False)
     card = {
@@ -180,9 +182,18 @@ def _ship(args: argparse.Namespace) -> None:
         },
         "licence": WEIGHTS_LICENCE,
     }
-    entry = ship_weights(best, args.ship, card)
+    entry = ship_weights(final, args.ship, card)
     print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps): "
           f"held-out AP {report.stats['AP']:.3f} vs the teacher")
+
+
+def _final_weights(run_dir: Path) -> Path:
+    """The weights of the last completed epoch (``epoch_NNN.pt``), else ``best.pt``."""
+    epochs = sorted(run_dir.glob("epoch_*.pt"))
+    final = epochs[-1] if epochs else run_dir / "best.pt"
+    if not final.is_file():
+        raise FileNotFoundError(f"no trained weights in '{run_dir}': train first (without --no-train)")
+    return final
 
 
 def _model_name(checkpoint: Path) -> str:
