@@ -198,7 +198,8 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
         threads=options.threads, load_average_start=round(load_start, 2),
         load_average_end=round(os.getloadavg()[0], 2), peak_rss_mib=round(peak_rss_mib(), 1),
         unavailable=unavailable, model_latency=latency, rows=[asdict(row) for row in rows],
-        notes="YOLO11n detector and YOLO11n-pose use random weights (timing only); MediaPipe Pose follows "
+        notes="YOLO11n detector and YOLO11n-pose use random weights (timing only); untrained pose models "
+              "hand the pipeline a template pose per box after the full model run; MediaPipe Pose follows "
               "one person whatever the scene holds",
     )
     report("")
