@@ -79,8 +79,9 @@ def boxes_from_keypoints(
         padding: factor >= 1 on width and height of the tight box.
 
     Returns:
-        (N, 4) float32 boxes. A person with fewer than 2 confident keypoints gets a row of NaN: its box
-        cannot be derived, so the caller should run the detector again.
+        (N, 4) float32 boxes. A person with fewer than 2 confident keypoints, or whose confident keypoints
+        all lie within one pixel, gets a row of NaN: its box cannot be derived, so the caller should run
+        the detector again.
     """
     if padding < 1:
         raise ValueError(f"padding must be >= 1 so the box is never shrunk, got {padding}")
@@ -93,9 +94,10 @@ def boxes_from_keypoints(
     confident = (confidence >= min_score)[..., None]
     lower = np.where(confident, points, np.inf).min(axis=1)
     upper = np.where(confident, points, -np.inf).max(axis=1)
+    underivable = (confident.sum(axis=(1, 2)) < 2) | ((upper - lower).max(axis=1, initial=0) < 1)
+    lower[underivable], upper[underivable] = np.nan, np.nan
     centre, half = (lower + upper) / 2, (upper - lower) * (padding / 2)
     boxes = np.concatenate([centre - half, centre + half], axis=1)
-    boxes[confident.sum(axis=(1, 2)) < 2] = np.nan
     return boxes.astype(np.float32)
 
 

@@ -227,9 +227,8 @@ class Pipeline:
         """``(N, 4)`` padded boxes around each person's confident keypoints; NaN rows where too few."""
         from detectors.boxes import boxes_from_keypoints
 
-        with np.errstate(invalid="ignore"):  # people with too few keypoints get NaN rows, by design
-            boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
-                                         self.config.detector.keypoint_box_padding)
+        boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
+                                     self.config.detector.keypoint_box_padding)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

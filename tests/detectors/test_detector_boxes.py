@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -90,6 +92,15 @@ def test_boxes_from_keypoints_ignore_unconfident_points_and_pad_about_the_centre
     np.testing.assert_allclose(boxes[0], [5, 0, 35, 60])
     assert np.isnan(boxes[1]).all()  # one confident keypoint is not enough: re-detect this person
     assert boxes_from_keypoints(np.zeros((0, 17, 2)), np.zeros((0, 17))).shape == (0, 4)
+
+
+def test_boxes_from_coinciding_keypoints_ask_for_a_new_detection_without_warnings():
+    """Untrained or collapsed poses put every keypoint on one pixel: a zero-size box would crop nothing."""
+    keypoints = np.full((1, 17, 2), 42.0, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        boxes = boxes_from_keypoints(keypoints, np.ones((1, 17), np.float32))
+    assert np.isnan(boxes).all()
 
 
 def test_iou_and_intersection_over_smaller_of_known_boxes():
