@@ -1,5 +1,8 @@
 """The training loop: Adam with warm-up and step decay, AMP on CUDA, checkpoints, resume, logs, validation.
 
+The first Ctrl-C stops the loop after the current step and saves ``last.pt``; ``--resume`` then continues
+exactly where it stopped (the data order and augmentation of every step depend only on the seed).
+
 Files in the run folder:
     ``last.pt``         full training state after the latest epoch or interruption (``--resume`` reads it).
     ``best.pt``         weights with the best validation metric (loadable by ``main.py eval`` / the app).
@@ -13,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -181,16 +186,16 @@ class _Run:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         config_file = self.out_dir / "config.json"
         config_file.write_text(json.dumps(self.config.to_dict(), indent=2), encoding="utf-8")
-        with ScalarLogger(self.out_dir, tensorboard=self.options.tensorboard) as scalars:
-            try:
-                while self.progress.epoch < self.config.optim.epochs and not self._step_limit_reached():
-                    self._train_epoch(scalars)
-                    if self.progress.batch == 0:  # the epoch ran to its end
-                        self._end_epoch(scalars)
-            except KeyboardInterrupt:
+        logger = ScalarLogger(self.out_dir, tensorboard=self.options.tensorboard)
+        with logger as scalars, _stop_on_ctrl_c() as stop:
+            while self.progress.epoch < self.config.optim.epochs and not self._should_stop(stop):
+                self._train_epoch(scalars, stop)
+                if self.progress.batch == 0:  # the epoch ran to its end
+                    self._end_epoch(scalars)
+            if stop.is_set():
                 self._save_state()
                 log.warning("interrupted: state saved in %s; continue with --resume", self.out_dir)
-                raise
+                raise KeyboardInterrupt
             if self._validated_at != self.progress.iteration:  # stopped by max_steps or nothing to train
                 self._validate(scalars)
             if self._saved_at != self.progress.iteration:
@@ -198,7 +203,7 @@ class _Run:
         done = self.progress
         return TrainResult(self.out_dir, done.epoch, done.iteration, self.metrics, done.best_metric)
 
-    def _train_epoch(self, scalars: ScalarLogger) -> None:
+    def _train_epoch(self, scalars: ScalarLogger, stop: threading.Event) -> None:
         progress, run = self.progress, self.config.train
         self.sampler.set_epoch(progress.epoch, start_batch=progress.batch)
         bar = tqdm(
@@ -214,7 +219,7 @@ class _Run:
             progress.iteration += 1
             progress.batch += 1
             steps, images = steps + 1, images + len(batch["image"])
-            if steps == run.log_interval or progress.batch == self.sampler.batches_per_epoch:
+            if steps == run.log_interval or progress.batch >= self.sampler.batches_per_epoch:
                 elapsed = time.perf_counter() - started
                 loss = float(loss_sum) / steps
                 scalars.log(progress.iteration, progress.epoch, {
@@ -223,10 +228,10 @@ class _Run:
                 bar.set_postfix(loss=f"{loss:.3g}", lr=f"{lr:.2e}")
                 loss_sum.zero_()
                 steps, images, started = 0, 0, time.perf_counter()
-            if self._step_limit_reached():
+            if self._should_stop(stop):
                 break
         bar.close()
-        if progress.batch == self.sampler.batches_per_epoch:
+        if progress.batch >= self.sampler.batches_per_epoch:
             progress.epoch, progress.batch = progress.epoch + 1, 0
 
     def _end_epoch(self, scalars: ScalarLogger) -> None:
@@ -270,9 +275,10 @@ class _Run:
     def _position(self) -> tuple[int, int, int]:
         return self.progress.epoch, self.progress.batch, self.progress.iteration
 
-    def _step_limit_reached(self) -> bool:
+    def _should_stop(self, stop: threading.Event) -> bool:
+        """Ctrl-C was pressed, or ``max_steps`` steps are done."""
         limit = self.options.max_steps
-        return limit is not None and self.progress.iteration >= limit
+        return stop.is_set() or (limit is not None and self.progress.iteration >= limit)
 
 
 def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str, dict[str, object]]) -> None:
@@ -284,6 +290,31 @@ def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str
     ]
     if changed:
         log.warning("resuming with a changed config: %s", "; ".join(changed))
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """An event set by the first Ctrl-C, so the loop stops between steps and saves a consistent state.
+
+    A second Ctrl-C interrupts at once. Only the main thread can handle signals; elsewhere the event is
+    never set and Ctrl-C behaves as usual.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+        log.warning("Ctrl-C: stopping after this step and saving the state (Ctrl-C again to abort)")
+
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

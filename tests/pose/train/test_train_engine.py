@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
 
 import pytest
 import torch
@@ -69,30 +71,63 @@ def _run(config, out_dir, **options):
     return train(config, options)
 
 
-def test_resume_restores_the_exact_state(tmp_path):
-    """2 epochs of 2 batches with full augmentation: interrupted after 3 steps (mid-epoch) and resumed, the
-    weights, optimizer and schedule end bit-identical to an uninterrupted run."""
-    config = tiny_config(**{"train.deterministic": True, "train.val_interval": 0, "train.seed": 5})
-    whole = _run(config, tmp_path / "whole")
-    part = _run(config, tmp_path / "parts", max_steps=3)
-    assert (part.epoch, part.iteration) == (1, 3)
-    resumed = _run(config, tmp_path / "parts", resume=True)
-    assert (whole.epoch, whole.iteration) == (resumed.epoch, resumed.iteration) == (2, 4)
+RESUME_CONFIG = {"train.deterministic": True, "train.val_interval": 0, "train.seed": 5}
+"""2 epochs of 2 batches with full augmentation, bit-exact kernels."""
 
-    states = {}
-    for name in ("whole", "parts"):
-        model = build_model(config)
-        optimizer = torch.optim.Adam(model.parameters())
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
-        scaler = torch.amp.GradScaler("cpu", enabled=False)
-        load_state(tmp_path / name / "last.pt", model, optimizer, scheduler, scaler)
-        states[name] = (model.state_dict(), optimizer.state_dict(), scheduler.last_epoch)
-    (weights_a, optim_a, step_a), (weights_b, optim_b, step_b) = states["whole"], states["parts"]
-    assert step_a == step_b == 4
-    assert weights_a.keys() == weights_b.keys()
-    assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
-    for key, value in optim_a["state"].items():
-        assert all(torch.equal(value[k], optim_b["state"][key][k]) for k in value)
+
+def _final_state(config, run_dir):
+    """(weights, optimizer state, scheduler step) stored in a run's last.pt."""
+    model = build_model(config)
+    optimizer = torch.optim.Adam(model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    load_state(run_dir / "last.pt", model, optimizer, scheduler, torch.amp.GradScaler("cpu", enabled=False))
+    return model.state_dict(), optimizer.state_dict()["state"], scheduler.last_epoch
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    config = tiny_config(**RESUME_CONFIG)
+    result = _run(config, tmp_path_factory.mktemp("whole"))
+    assert (result.epoch, result.iteration) == (2, 4)
+    return _final_state(config, result.out_dir)
+
+
+def _interrupt_with_ctrl_c_after_step(step: int, monkeypatch) -> None:
+    calls = []
+
+    def step_then_ctrl_c(*args, **kwargs):
+        loss = train_step(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return loss
+
+    monkeypatch.setattr("pose.train.engine.train_step", step_then_ctrl_c)
+
+
+@pytest.mark.parametrize("interruption", ["max_steps", "ctrl_c"])
+def test_interrupted_and_resumed_run_ends_bit_identical(interruption, uninterrupted, tmp_path, monkeypatch):
+    """Stopped after 3 steps (mid-epoch), then resumed: weights, Adam moments and schedule equal those of
+    the uninterrupted run exactly."""
+    config = tiny_config(**RESUME_CONFIG)
+    if interruption == "max_steps":
+        part = _run(config, tmp_path, max_steps=3)
+        assert (part.epoch, part.iteration) == (1, 3)
+    else:
+        with monkeypatch.context() as patch:
+            _interrupt_with_ctrl_c_after_step(3, patch)
+            with pytest.raises(KeyboardInterrupt):
+                _run(config, tmp_path)
+    resumed = _run(config, tmp_path, resume=True)
+    assert (resumed.epoch, resumed.iteration) == (2, 4)
+
+    weights, moments, step = _final_state(config, tmp_path)
+    expected_weights, expected_moments, expected_step = uninterrupted
+    assert step == expected_step == 4
+    assert weights.keys() == expected_weights.keys()
+    assert all(torch.equal(weights[key], expected_weights[key]) for key in weights)
+    for index, state in expected_moments.items():
+        assert all(torch.equal(state[name], moments[index][name]) for name in state)
     assert not torch.are_deterministic_algorithms_enabled()  # restored after the run
 
 
