@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from pose.train.distill.augment import PhotometricConfig, paste_person, photometric
-from pose.train.distill.coco import CocoWriter
+from pose.train.distill.coco import CocoWriter, write_subset
 from pose.train.distill.proposals import Detector, LabelConfig, PersonLabel, label_frame
 from pose.train.distill.sources import Footage
 from pose.train.distill.teacher import Teacher
@@ -27,6 +27,9 @@ from pose.train.distill.teacher import Teacher
 log = logging.getLogger(__name__)
 
 TRAIN_SPLIT, HOLDOUT_SPLIT = "train", "holdout"
+TRAIN_FRAMES = "train_frames"
+"""``annotations/train_frames.json``: the real training frames without composites, to score seen footage."""
+PASTE_TAG = "_paste"
 MAX_BACKGROUND_SIDE = 960
 
 
@@ -102,8 +105,9 @@ def build_dataset(
 ) -> tuple[SplitSummary, SplitSummary]:
     """Label ``train`` and ``holdout`` footage into ``out_dir`` (COCO format) and describe each split.
 
-    Writes ``images/{train,holdout}/*.jpg``, ``annotations/{train,holdout}.json`` and ``dataset.json``
-    (the summaries). ``backgrounds`` must not come from held-out footage.
+    Writes ``images/{train,holdout}/*.jpg``, ``annotations/{train,holdout}.json``,
+    ``annotations/train_frames.json`` (the real training frames only) and ``dataset.json`` (the summaries).
+    ``backgrounds`` must not come from held-out footage.
     """
     if not train or not holdout:
         raise ValueError("give training and held-out footage: the student is validated on unseen footage")
@@ -116,6 +120,8 @@ def build_dataset(
         _label_split(out_dir, TRAIN_SPLIT, train, teacher, config, detector, backgrounds, rng),
         _label_split(out_dir, HOLDOUT_SPLIT, holdout, teacher, config, detector, (), rng),
     )
+    frames_file = out_dir / "annotations" / f"{TRAIN_FRAMES}.json"
+    write_subset(summaries[0].annotation_file, frames_file, is_real_frame)
     record = {"label_config": asdict(config.label), "splits": [s.to_dict() for s in summaries]}
     (out_dir / "dataset.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     return summaries
@@ -186,9 +192,14 @@ def _add_composites(
         scene = backgrounds[int(rng.integers(len(backgrounds)))]
         pasted = paste_person(person, mask, keypoints, scene, rng)
         image = photometric(pasted.image, pasted.box, rng, config.photometric)
-        image_id = writer.add_image(image, f"{name}_paste{copy}")
+        image_id = writer.add_image(image, f"{name}{PASTE_TAG}{copy}")
         writer.add_person(image_id, pasted.keypoints, pasted.box, pasted.area)
     return config.pastes_per_person
+
+
+def is_real_frame(image: dict[str, object]) -> bool:
+    """True for an image entry that is a footage frame, not a pasted composite."""
+    return PASTE_TAG not in str(image["file_name"])
 
 
 def cut_out(frame: np.ndarray, label: PersonLabel) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

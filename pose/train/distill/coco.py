@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,14 @@ class CocoWriter:
         }
         self.annotation_file.write_text(json.dumps(content), encoding="utf-8")
         return self.annotation_file
+
+
+def write_subset(annotation_file: Path, out_file: Path, keep: Callable[[dict[str, Any]], bool]) -> Path:
+    """Write the images for which ``keep(image_entry)`` is true, with their annotations, to ``out_file``."""
+    content = json.loads(Path(annotation_file).read_text(encoding="utf-8"))
+    images = [image for image in content["images"] if keep(image)]
+    ids = {image["id"] for image in images}
+    annotations = [ann for ann in content["annotations"] if ann["image_id"] in ids]
+    subset = {**content, "images": images, "annotations": annotations}
+    out_file.write_text(json.dumps(subset), encoding="utf-8")
+    return out_file

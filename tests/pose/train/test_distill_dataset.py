@@ -97,6 +97,8 @@ def test_build_splits_by_footage_and_adds_composites(tmp_path):
     assert len(train_json["images"]) == 4 + 8
     assert all(image["file_name"].startswith("train/") for image in train_json["images"])
     assert [image["file_name"][-15:] for image in held_json["images"]] == ["_held_00000.jpg"]
+    frames_json = json.loads((tmp_path / "data/annotations/train_frames.json").read_text())
+    assert len(frames_json["images"]) == 4 and len(frames_json["annotations"]) == 4
     record = json.loads((tmp_path / "data/dataset.json").read_text())
     assert [split["split"] for split in record["splits"]] == ["train", "holdout"]
     samples = load_person_samples(tmp_path / "data/annotations/train.json", tmp_path / "data/images", COCO,
