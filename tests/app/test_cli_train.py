@@ -62,6 +62,12 @@ def test_unknown_config_and_key_are_clear_errors(tmp_path, capsys):
     assert "unknown key 'batchsize'" in capsys.readouterr().err
 
 
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert main.main(["train", "--config", str(_config(tmp_path)), "--device", "cuda"]) == 1
+    assert "no CUDA GPU" in capsys.readouterr().err
+
+
 def test_smoke_run_then_resume(tmp_path, capsys):
     config = str(_config(tmp_path, "log_interval = 1"))
     common = ["train", "--config", config, "--out", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]
