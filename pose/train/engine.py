@@ -207,19 +207,21 @@ class _Run:
         progress, run = self.progress, self.config.train
         self.sampler.set_epoch(progress.epoch, start_batch=progress.batch)
         bar = tqdm(
-            self.loader, desc=f"epoch {progress.epoch + 1}/{self.config.optim.epochs}",
+            desc=f"epoch {progress.epoch + 1}/{self.config.optim.epochs}",
             initial=progress.batch, total=self.sampler.batches_per_epoch,
             disable=not self.options.progress, unit="it", dynamic_ncols=True,
         )
         loss_sum, steps, images, started = torch.zeros((), device=self.device), 0, 0, time.perf_counter()
-        for batch in bar:
+        for batch in self.loader:
             loss_sum += train_step(self.model, batch, self.loss_fn, self.optimizer, self.scaler)
             lr = self.optimizer.param_groups[0]["lr"]
             self.scheduler.step()
             progress.iteration += 1
             progress.batch += 1
+            bar.update()
             steps, images = steps + 1, images + len(batch["image"])
-            if steps == run.log_interval or progress.batch >= self.sampler.batches_per_epoch:
+            stopping = self._should_stop(stop)
+            if steps == run.log_interval or progress.batch >= self.sampler.batches_per_epoch or stopping:
                 elapsed = time.perf_counter() - started
                 loss = float(loss_sum) / steps
                 scalars.log(progress.iteration, progress.epoch, {
@@ -228,7 +230,7 @@ class _Run:
                 bar.set_postfix(loss=f"{loss:.3g}", lr=f"{lr:.2e}")
                 loss_sum.zero_()
                 steps, images, started = 0, 0, time.perf_counter()
-            if self._should_stop(stop):
+            if stopping:
                 break
         bar.close()
         if progress.batch >= self.sampler.batches_per_epoch:
