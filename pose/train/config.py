@@ -134,7 +134,8 @@ class RunConfig:
         state_interval: refresh the resumable ``last.pt`` every this many epochs (0: only when the run
             stops: at the end, at ``--max-steps`` or on Ctrl-C). Saving it takes about a second.
         log_interval: write training scalars every this many iterations.
-        val_batch_size: boxes per forward pass during validation.
+        val_batch_size: unused (the estimator runs all boxes of an image in one batch); accepted because
+            pose/train/distill configs set it. To be removed together with those.
         flip_test: average with the flipped image during validation (as the paper reports).
     """
 
