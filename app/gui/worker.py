@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -43,14 +43,14 @@ EARLY_TOLERANCE_S = 0.002
 """A frame due within this many seconds is processed at once instead of waiting for a timer."""
 
 
-class State(str, Enum):
+class State(StrEnum):
     IDLE = "idle"  # no source
     PAUSED = "paused"
     PLAYING = "playing"  # watch mode, or a live source
     PROCESSING = "processing"  # process-whole-file mode
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     WATCH = "watch"
     PROCESS = "process"
 

@@ -15,13 +15,12 @@ or a value of the wrong type, is an error that names the file, the key and what 
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from pose.skeleton import SKELETONS
 

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import app
@@ -36,7 +36,7 @@ class RunMetadata:
     def __init__(self, info: RunInfo, outputs: dict[str, object]) -> None:
         self.info = info
         self.outputs = outputs
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self.frames = 0
         self.dropped_frames = 0
         self._first_s: float | None = None
