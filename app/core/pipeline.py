@@ -330,6 +330,4 @@ def _build_detector(config: PipelineConfig, estimator: TopDownEstimator) -> Pers
         detector = create_detector(options.name, **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelLoadError(_naming(error, f"cannot set up detector '{options.name}'")) from error
-    if detector.notice:
-        log.warning("%s", detector.notice)
-    return detector
+    return detector  # a fallback's notice is logged by the detector factory and shown by the CLI / GUI
