@@ -58,6 +58,7 @@ class KernelAggregation(nn.Module):
         self.weight = nn.Parameter(
             torch.empty(num_kernels, out_channels, in_channels // groups, kernel_size, kernel_size)
         )
+        self.register_parameter("bias", None)  # none in the official model; set when a BN is folded in
         with torch.no_grad():
             for kernel in self.weight:
                 nn.init.kaiming_uniform_(kernel)
@@ -69,6 +70,7 @@ class KernelAggregation(nn.Module):
         y = F.conv2d(
             x.reshape(1, batch * channels, height, width),
             kernels,
+            None if self.bias is None else self.bias.repeat(batch),
             stride=self.stride,
             padding=self.padding,
             groups=self.groups * batch,

@@ -76,19 +76,6 @@ class BiasedKernelAggregation(KernelAggregation):
         module.bias = nn.Parameter(shift.detach().clone(), requires_grad=False)
         return module
 
-    def forward(self, x: Tensor, attention: Tensor) -> Tensor:
-        batch, channels, height, width = x.shape
-        kernels = (attention @ self.weight.flatten(1)).view(batch * self.out_channels, *self.weight.shape[2:])
-        y = F.conv2d(
-            x.reshape(1, batch * channels, height, width),
-            kernels,
-            self.bias.repeat(batch),
-            stride=self.stride,
-            padding=self.padding,
-            groups=self.groups * batch,
-        )
-        return y.view(batch, self.out_channels, *y.shape[-2:])
-
 
 class StackedKernelAggregation(nn.Module):
     """A DKA conv as one static conv with all K kernels, then the attention-weighted sum of the K outputs.
