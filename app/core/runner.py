@@ -102,6 +102,29 @@ class RunStats:
         )
 
 
+def process_frame(
+    pipeline: Pipeline,
+    frame: Frame,
+    renderer: Renderer | None,
+    sinks: Sequence[Sink],
+    read_ms: float = 0.0,
+) -> tuple[FrameResult, np.ndarray | None]:
+    """Pipeline, overlay (when ``renderer`` is given) and outputs for one frame.
+
+    Returns:
+        The result with ``read`` (= ``read_ms``), ``render`` and ``total`` timings filled in, and the
+        annotated ``(H, W, 3)`` BGR image, or None without a renderer.
+    """
+    start = time.perf_counter()
+    result = pipeline.process(frame)
+    render_start = time.perf_counter()
+    annotated = renderer.draw(frame.image, result) if renderer is not None else None
+    result = result.with_timings(read=read_ms, render=(time.perf_counter() - render_start) * 1000.0)
+    for sink in sinks:
+        sink.write(frame, result, annotated)
+    return result.with_timings(total=read_ms + (time.perf_counter() - start) * 1000.0), annotated
+
+
 def run(
     pipeline: Pipeline,
     source: FrameSource,
@@ -147,14 +170,7 @@ def run(
             if frame is None:
                 return stats.summary(stopped_early=False)
             read_ms = (time.perf_counter() - start) * 1000.0
-            result = pipeline.process(frame)
-            render_start = time.perf_counter()
-            annotated = renderer.draw(frame.image, result) if renderer is not None else None
-            render_ms = (time.perf_counter() - render_start) * 1000.0
-            result = result.with_timings(read=read_ms, render=render_ms)
-            for sink in sinks:
-                sink.write(frame, result, annotated)
-            result = result.with_timings(total=(time.perf_counter() - start) * 1000.0)
+            result, annotated = process_frame(pipeline, frame, renderer, sinks, read_ms)
             stats.add(frame, result)
             if on_frame is not None:
                 on_frame(frame, result, annotated)

@@ -6,7 +6,6 @@ building a model, processing a frame) happens here, so it must never run on the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from app.core.config import PipelineConfig
 from app.core.errors import SourceError
 from app.core.pipeline import Pipeline
 from app.core.render import Renderer
+from app.core.runner import process_frame
 from app.core.sinks import CsvSink, Sink, VideoRecorder
 from app.core.sources import FrameSource, make_source
 from app.core.types import Frame, FrameResult, PipelineInfo, SourceInfo
@@ -135,14 +135,7 @@ class Session:
         """Pipeline, overlay and outputs for one frame (``read_ms``: how long reading it took)."""
         if self.pipeline is None or self._renderer is None:
             raise RuntimeError("Session.configure() must be called before process()")
-        start = time.perf_counter()
-        result = self.pipeline.process(frame)
-        render_start = time.perf_counter()
-        annotated = self._renderer.draw(frame.image, result)
-        result = result.with_timings(read=read_ms, render=(time.perf_counter() - render_start) * 1000.0)
-        for sink in self._sinks:
-            sink.write(frame, result, annotated)
-        result = result.with_timings(total=read_ms + (time.perf_counter() - start) * 1000.0)
+        result, annotated = process_frame(self.pipeline, frame, self._renderer, self._sinks, read_ms)
         return Processed(frame, result, annotated)
 
     def redraw(self, processed: Processed) -> Processed:
