@@ -72,11 +72,9 @@ def default_weights(model_name: str, weights_dir: Path = WEIGHTS_DIR) -> Path | 
 def checkpoint_input_size(path: str | Path) -> tuple[int, int] | None:
     """The ``(height, width)`` input size recorded in a checkpoint's meta (ours; official mmpose files
     record none, and then the model's default applies)."""
-    import torch
+    from pose.models import read_checkpoint_meta
 
-    content = torch.load(path, map_location="cpu", weights_only=True)
-    meta = content.get("meta") if isinstance(content, dict) else None
-    size = meta.get("input_size") if isinstance(meta, dict) else None
+    size = read_checkpoint_meta(path).get("input_size")
     if isinstance(size, list | tuple) and len(size) == 2:
         return int(size[0]), int(size[1])
     return None

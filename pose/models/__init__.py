@@ -5,10 +5,11 @@ from pose.models.checkpoint import (
     CheckpointMismatchError,
     file_sha256,
     load_weights,
+    read_checkpoint_meta,
     save_checkpoint,
 )
 from pose.models.layers import PoseModel
-from pose.models.registry import create_model, list_models
+from pose.models.registry import create_model, list_models, with_skeleton
 from pose.models.spec import ModelSpec, PaperFigures
 
 __all__ = [
@@ -21,5 +22,7 @@ __all__ = [
     "file_sha256",
     "list_models",
     "load_weights",
+    "read_checkpoint_meta",
     "save_checkpoint",
+    "with_skeleton",
 ]

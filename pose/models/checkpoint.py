@@ -126,6 +126,15 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> dict:
     return meta
 
 
+def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict:
+    """The ``meta`` dict a checkpoint records (model, input size, keypoint set...; empty if none).
+
+    Raises the same errors as :func:`load_weights` for a missing or unusable file.
+    """
+    path = Path(path)
+    return _state_dict_of(_read(path), path)[1]
+
+
 def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], meta: Mapping | None = None) -> Path:
     """Write ``{'state_dict', 'meta'}`` (the mmcv layout) atomically; return the path.
 

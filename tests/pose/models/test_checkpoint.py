@@ -15,8 +15,11 @@ from pose.models import (
     create_model,
     file_sha256,
     load_weights,
+    read_checkpoint_meta,
     save_checkpoint,
+    with_skeleton,
 )
+from pose.skeleton import MPII
 
 NAME = "lite_hrnet_18"
 
@@ -141,3 +144,24 @@ def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "blob.bin"
     path.write_bytes(bytes(range(256)) * 5000)
     assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_checkpoint_of_another_keypoint_set_builds_its_head(tmp_path: Path):
+    """``main.py train`` on MPII records ``skeleton: mpii``: eval and the app get a 16-keypoint model back."""
+    trained = with_skeleton(create_model("edite_hrnet_tiny"), MPII)
+    randomise(trained, seed=5)
+    path = save_checkpoint(trained, tmp_path / "mpii.pt", {"skeleton": MPII.name})
+    assert read_checkpoint_meta(path)["skeleton"] == "mpii"
+
+    loaded = create_model("edite_hrnet_tiny", weights=path)
+    assert loaded.spec.skeleton == MPII
+    x = torch.randn(1, 3, 256, 192, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), trained.eval()(x), rtol=0, atol=0)
+    assert loaded(x).shape[1] == MPII.num_keypoints
+
+
+def test_an_unknown_keypoint_set_is_named(tmp_path: Path):
+    path = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "odd.pt", {"skeleton": "horse"})
+    with pytest.raises(CheckpointError, match=r"keypoint set 'horse'.*known sets: coco"):
+        create_model("edite_hrnet_tiny", weights=path)
