@@ -133,8 +133,6 @@ class RunConfig:
         state_interval: refresh the resumable ``last.pt`` every this many epochs (0: only when the run
             stops: at the end, at ``--max-steps`` or on Ctrl-C). Saving it takes about a second.
         log_interval: write training scalars every this many iterations.
-        val_batch_size: unused (the estimator runs all boxes of an image in one batch); accepted because
-            pose/train/distill configs set it. To be removed together with those.
         flip_test: average with the flipped image during validation (as the paper reports).
     """
 
@@ -147,7 +145,6 @@ class RunConfig:
     checkpoint_interval: int = 10
     state_interval: int = 1
     log_interval: int = 50
-    val_batch_size: int = 64
     flip_test: bool = True
 
 
