@@ -6,8 +6,9 @@
 * ``"torch"``: a rewritten copy for inference (:func:`pose.models.inference.prepare_for_inference`:
   BatchNorms folded, slow grouped convs replaced); same outputs up to float rounding.
 * ``"onnx"``: that copy exported to ONNX (DKA convs stacked, :class:`StackedKernelAggregation`) and run by
-  ONNX Runtime on the CPU, one session for every batch size. Exports are cached on disk by a hash of the
-  weights (``$EDITE_POSE_CACHE`` or ``~/.cache/edite-pose``), so only the first start pays the export.
+  ONNX Runtime on the CPU, the crops shared out over worker threads (:class:`OnnxForward`). Exports are
+  cached on disk by a hash of the weights (``$EDITE_POSE_CACHE`` or ``~/.cache/edite-pose``), so only the
+  first start pays the export.
 * ``"auto"``: ``"onnx"`` on the CPU when ``onnxruntime`` and ``onnx`` are installed, else ``"torch"``.
 
 Measured by ``python main.py bench`` (model-only section); numbers in README "Performance".
@@ -20,6 +21,7 @@ import io
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -122,38 +124,100 @@ def _prune(directory: Path, keep: int = CACHE_KEEP) -> None:
 
 
 class OnnxForward:
-    """ONNX Runtime on the CPU for a pose model, with the thread count torch uses when it is built.
+    """ONNX Runtime on the CPU for a pose model: the batch's crops are shared out over worker threads.
+
+    Every worker runs its share of the crops through a single-threaded session (sessions allow concurrent
+    ``run`` calls and release the GIL). ONNX Runtime's own intra-op threads barely help this model: its
+    ~6,500 small operators leave little to split, while whole crops on separate cores run side by side.
+    A session specialised to one share size (the batch dimension fixed, so ONNX Runtime folds the shape
+    arithmetic away) is built in the background the first time a small share size is seen; until it is
+    ready, the generic dynamic-batch session runs the share, so a new crowd size never stalls a frame.
+    ``python tests/benchmarks/onnx_workers.py`` measures both choices.
 
     Args:
         model: the eval-mode pose model (with ``spec.input_size``); it is not modified.
-        threads: intra-op threads (default: ``torch.get_num_threads()``).
+        threads: worker threads (default: ``torch.get_num_threads()``).
         cache: directory for exported models (default :func:`cache_dir`).
+        specialise: build the fixed-size sessions (off: the generic session runs everything).
     """
 
-    def __init__(self, model: nn.Module, threads: int | None = None, cache: Path | None = None) -> None:
-        import onnxruntime
+    SPECIALISED_UP_TO = 4
+    """Shares of up to this many crops get a specialised session: 8-16 % faster than the generic one for
+    1-4 crops, but slower for 6 (EDite-HRNet-S at 128x96, ``tests/benchmarks/onnx_workers.py``)."""
 
-        input_hw = tuple(model.spec.input_size)
-        name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{_weights_digest(model)}.onnx"
-        path = (cache or cache_dir()) / name
-        if path.is_file():
-            data = path.read_bytes()
-        else:
-            logger.info("exporting %s to ONNX (once per weights; cached in %s)", model.spec.name, path.parent)
-            data = export_onnx(model, input_hw)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            temporary.replace(path)
-            _prune(path.parent)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads sleep instead of spinning: on a busy 2-core CPU spinning made batch 12 take 1.7x as
-        # long (1146 vs 665 ms, 2 threads, next to a training run); on a quiet machine it costs little.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    def __init__(
+        self, model: nn.Module, threads: int | None = None, cache: Path | None = None, specialise: bool = True
+    ) -> None:
+        self._model_bytes = _cached_export(model, cache or cache_dir())
+        self._output_shape = (model.spec.num_keypoints, *model.spec.heatmap_size)
+        self._workers = max(1, threads or torch.get_num_threads())
+        self._generic = self._session()
+        self._specialised: dict[int, object] = {}
+        self._building: dict[int, Future] = {}
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="onnx-specialise") if specialise else None
+        self._pool = None
+        if self._workers > 1:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-crops")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {"x": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if not len(batch):  # ONNX Runtime cannot reshape an empty batch
+            return np.zeros((0, *self._output_shape), np.float32)
+        shares = np.array_split(batch, min(self._workers, len(batch)))
+        sessions = [self._session_for(len(share)) for share in shares]
+        if self._pool is None or len(shares) == 1:
+            outputs = [_run(session, share) for session, share in zip(sessions, shares, strict=True)]
+        else:
+            outputs = list(self._pool.map(_run, sessions, shares))
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def _session(self, batch: int | None = None):
+        """A single-threaded session; with ``batch``, specialised to that batch size."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if batch is not None:
+            options.add_free_dimension_override_by_name("batch", batch)
+        return onnxruntime.InferenceSession(self._model_bytes, options, providers=["CPUExecutionProvider"])
+
+    def _session_for(self, size: int):
+        """The specialised session for ``size`` crops if built, else the generic one (starting a build)."""
+        if size in self._specialised:
+            return self._specialised[size]
+        building = self._building.get(size)
+        if building is None:
+            if self._builder is not None and size <= self.SPECIALISED_UP_TO:
+                self._building[size] = self._builder.submit(self._session, size)
+        elif building.done():
+            try:
+                self._specialised[size] = building.result()
+                return self._specialised[size]
+            except Exception as error:  # any build failure leaves the generic session in use
+                logger.warning("no specialised ONNX session for %d crops (%s); using the generic one",
+                               size, error)
+                self._specialised[size] = self._generic
+        return self._generic
+
+
+def _run(session, batch: np.ndarray) -> np.ndarray:
+    return session.run(None, {"x": batch})[0]
+
+
+def _cached_export(model: nn.Module, cache: Path) -> bytes:
+    """The ONNX bytes of ``model`` from ``cache``, exporting (and pruning the cache) on a miss."""
+    input_hw = tuple(model.spec.input_size)
+    name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{_weights_digest(model)}.onnx"
+    path = cache / name
+    if path.is_file():
+        return path.read_bytes()
+    logger.info("exporting %s to ONNX (once per weights; cached in %s)", model.spec.name, cache)
+    data = export_onnx(model, input_hw)
+    cache.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    _prune(cache)
+    return data

@@ -42,7 +42,7 @@ def test_quick_json_on_a_tiny_configuration(capsys) -> None:
     assert report["ours_fps"] > 0 and report["scaling_6_vs_1"] > 0
     assert report["mediapipe_fps"] is None and report["ratio_vs_mediapipe"] is None  # --no-others
     assert report["ours_config"] == {"model": "edite_hrnet_tiny", "flip": True, "detect_every": 2,
-                                     "people": 1, "runtime": "torch"}
+                                     "people": 1, "runtime": "torch", "input_size": [256, 192]}
     configs = {(row["flip"], row["detect_every"], row["people"]) for row in report["rows"]}
     assert configs == {(flip, every, people) for flip, every in ((True, 2), (False, 2), (True, 1))
                        for people in (1, 6)}

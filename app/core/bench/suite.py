@@ -41,7 +41,9 @@ class BenchOptions:
         detect_every: our default detection interval (k); k = 1 is measured too unless ``quick``.
         detector: ``"yolo"`` (YOLO11n from yolo11n.yaml, random weights) or ``"hog"``.
         threads: torch / ONNX Runtime intra-op threads.
-        weights: optional weights file per model name (the cost does not depend on them).
+        weights: optional weights file per model name (the cost does not depend on them). Every model runs
+            at the input size the app would give it: that of these weights, else that of the shipped
+            weights (``app.core.weights``), else the model's default.
         quick: fewer configurations (see :func:`configurations`).
         others: also measure MediaPipe Pose and YOLO11n-pose.
     """
@@ -141,7 +143,6 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     """Run everything in ``options``; print tables through ``report``; return the JSON-ready summary."""
     from detectors import create_detector
     from pose.estimator import TopDownEstimator
-    from pose.models.registry import create_model
 
     torch.set_num_threads(options.threads)
     load_start = os.getloadavg()[0]
@@ -156,14 +157,15 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
         others = {"mediapipe_pose": mediapipe_runner(), "yolo11n_pose": yolo_pose_runner()}
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
     torch.manual_seed(0)  # the same random weights every run, so the ONNX export cache is reused
-    models = {name: create_model(name, weights=options.weights.get(name)) for name in options.models}
+    models = {name: _model_as_the_app_runs_it(name, options.weights.get(name)) for name in options.models}
     estimators = {name: TopDownEstimator(model, device="cpu", runtime=options.runtime)
                   for name, model in models.items()}
     runtime = estimators[options.models[0]].runtime
     if set(options.models) - set(options.weights):
         report("pose weights: random (the cost does not depend on them); after each full model run the "
                "pipeline gets a template pose per box, so it follows people as with trained weights")
-    report(f"pose runtime: {runtime}")
+    sizes = ", ".join(f"{name} {'x'.join(map(str, model.spec.input_size))}" for name, model in models.items())
+    report(f"pose runtime: {runtime}, {options.threads} threads; input size {sizes}")
     report(f"detector: {detector.description}" + (": timing only" if options.detector == "yolo" else ""))
     report("")
     latency = model_latency(models[options.models[0]], options, report)
@@ -192,7 +194,7 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
             rows.append(_row(system, scenes[people], time_scene(make, scenes[people], options.repeats)))
             report(_describe(rows[-1]))
 
-    summary = _summary(rows, options, runtime)
+    summary = _summary(rows, options, runtime, list(models[options.models[0]].spec.input_size))
     summary.update(
         machine=_cpu_name(), cpus=os.cpu_count(),
         threads=options.threads, load_average_start=round(load_start, 2),
@@ -206,6 +208,15 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     for line in _ratio_lines(summary):
         report(line)
     return summary
+
+
+def _model_as_the_app_runs_it(name: str, weights: str | None) -> nn.Module:
+    """``name`` with ``weights`` (None: random) at the input size the app would run it at."""
+    from app.core.weights import resolve_weights
+    from pose.models.registry import create_model
+
+    _, input_size = resolve_weights(name, weights)
+    return create_model(name, weights=weights, input_size=input_size)
 
 
 def _cpu_name() -> str:
@@ -229,7 +240,9 @@ def _fps(rows: list[Row], system: str, people: int, **details: object) -> float 
     return None
 
 
-def _summary(rows: list[Row], options: BenchOptions, runtime: str) -> dict[str, object]:
+def _summary(
+    rows: list[Row], options: BenchOptions, runtime: str, input_size: list[int]
+) -> dict[str, object]:
     """The headline numbers: our default configuration (first model, flip on, default k) vs the others."""
     head = {"model": options.models[0], "flip": True, "detect_every": options.detect_every}
     one, many = min(options.people), max(options.people)
@@ -242,7 +255,7 @@ def _summary(rows: list[Row], options: BenchOptions, runtime: str) -> dict[str, 
         "ratio_vs_mediapipe": round(ours / mediapipe, 3) if ours and mediapipe else None,
         "ratio_vs_yolo11n_pose": round(ours / yolo, 3) if ours and yolo else None,
         f"scaling_{many}_vs_{one}": round(ours / ours_many, 3) if ours and ours_many else None,
-        "ours_config": {**head, "people": one, "runtime": runtime},
+        "ours_config": {**head, "people": one, "runtime": runtime, "input_size": input_size},
     }
 
 

@@ -114,13 +114,34 @@ def test_runtime_names() -> None:
 
 def test_onnx_runtime_equals_reference_for_any_batch(reference, tmp_path) -> None:
     model, inputs, expected = reference
-    forward = OnnxForward(model, threads=1, cache=tmp_path)
+    forward = OnnxForward(model, threads=1, cache=tmp_path, specialise=False)
     assert _relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
     assert _relative_error(forward(inputs[:1].numpy()), expected[:1]) < RELATIVE_TOLERANCE
     cached = list(tmp_path.glob("*.onnx"))
     assert len(cached) == 1
-    again = OnnxForward(model, threads=1, cache=tmp_path)  # loads the cached export
+    again = OnnxForward(model, threads=1, cache=tmp_path, specialise=False)  # loads the cached export
     assert _relative_error(again(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+
+
+@pytest.mark.parametrize("workers", [2, 5])
+def test_onnx_crops_shared_over_workers_keep_their_order(reference, tmp_path, workers: int) -> None:
+    model, inputs, expected = reference  # 3 crops: shares of 2 + 1 (2 workers), 1 + 1 + 1 (5 workers)
+    forward = OnnxForward(model, threads=workers, cache=tmp_path, specialise=False)
+    assert _relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+    assert forward(np.zeros((0, 3, *model.spec.input_size), np.float32)).shape[0] == 0
+
+
+def test_onnx_specialised_sessions_take_over_once_built(reference, tmp_path) -> None:
+    model, inputs, expected = reference
+    forward = OnnxForward(model, threads=1, cache=tmp_path)
+    first = forward(inputs[:2].numpy())  # the generic session runs while the size-2 one is built
+    specialised = forward._building[2].result(timeout=120)  # wait for the background build
+    assert forward(inputs[:2].numpy()) is not None and forward._specialised[2] is specialised
+    np.testing.assert_allclose(forward(inputs[:2].numpy()), first, rtol=1e-4, atol=1e-5)
+    assert _relative_error(first, expected[:2]) < RELATIVE_TOLERANCE
+    large = OnnxForward.SPECIALISED_UP_TO + 1
+    forward(np.repeat(inputs[:1].numpy(), large, axis=0))
+    assert large not in forward._building  # larger shares stay on the generic session
 
 
 def test_torch_runtime_follows_the_estimator_contract(reference) -> None:
