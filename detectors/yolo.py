@@ -183,8 +183,12 @@ class YoloDetector:
         self.description = f"YOLO {Path(self.config.weights).name} ({', '.join(details)})"
 
     def __call__(self, image: np.ndarray) -> Detections:
+        import torch
+
         check_bgr_image(image)
+        threads = torch.get_num_threads()
         boxes = self._model.predict(image, **self._overrides)[0].boxes
+        torch.set_num_threads(threads)  # ultralytics sets os.cpu_count() - 1 on the CPU; keep the app's count
         xyxy = boxes.xyxy.float().cpu().numpy()
         scores = boxes.conf.float().cpu().numpy()
         order = np.argsort(-scores, kind="stable")

@@ -122,6 +122,18 @@ class TopDownEstimator:
         """The runtime in use: ``"eager"``, ``"torch"`` or ``"onnx"`` (``"auto"`` resolved)."""
         return self._runtime
 
+    def warm_up(self, max_people: int) -> None:
+        """Run the model once for every crowd size up to ``max_people`` (with the current flip setting), so
+        that later calls pay no first-call costs: allocations, and the ONNX runtime's specialised sessions
+        (built now rather than in the background)."""
+        height, width = self._spec.input_size
+        for people in range(1, max_people + 1):
+            crops = 2 * people if self.flip else people
+            prepare = getattr(self._forward_fn, "prepare", None)
+            if prepare is not None:
+                prepare(crops)
+            self._forward(np.zeros((crops, 3, height, width), np.float32))
+
     def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
         """Keypoints of the people in ``boxes``.
 

@@ -163,13 +163,28 @@ class OnnxForward:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if not len(batch):  # ONNX Runtime cannot reshape an empty batch
             return np.zeros((0, *self._output_shape), np.float32)
-        shares = np.array_split(batch, min(self._workers, len(batch)))
+        shares = np.split(batch, np.cumsum(self._share_sizes(len(batch)))[:-1])
         sessions = [self._session_for(len(share)) for share in shares]
         if self._pool is None or len(shares) == 1:
             outputs = [_run(session, share) for session, share in zip(sessions, shares, strict=True)]
         else:
             outputs = list(self._pool.map(_run, sessions, shares))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def prepare(self, batch_size: int) -> None:
+        """Build now, and wait for, the specialised sessions that a batch of ``batch_size`` crops will use
+        (benchmarks call this so that no background build overlaps their timing)."""
+        for share in set(self._share_sizes(batch_size)):
+            self._session_for(share)
+            if share in self._building:
+                self._building[share].result()
+                self._session_for(share)
+
+    def _share_sizes(self, batch_size: int) -> list[int]:
+        """Crops per worker for a batch of ``batch_size`` (>= 1): as even as possible, larger shares first."""
+        workers = min(self._workers, batch_size)
+        base, extra = divmod(batch_size, workers)
+        return [base + 1] * extra + [base] * (workers - extra)
 
     def _session(self, batch: int | None = None):
         """A single-threaded session; with ``batch``, specialised to that batch size."""

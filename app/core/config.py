@@ -11,11 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 DEFAULT_MODEL = "edite_hrnet_s"
-DEFAULT_DETECT_EVERY = 2
+DEFAULT_DETECT_EVERY = 10
 """Default detection interval k, from ``tests/benchmarks/bench_detect_interval.py --detector yolo
---detector-weights yolo11n.yaml`` on the 2-core dev CPU: YOLO11n 279 ms/frame vs EDite-HRNet-S (flip) 763 ms
-for one person, so the detector's share is 27 % at k=1 and 15 % at k=2 (rule: smallest k with share <= 25 %).
-With several people, or the HOG fallback (194 ms), the share is lower still."""
+--detector-weights yolo11n.yaml`` on the 2-core dev CPU: YOLO11n 60 ms/frame vs EDite-HRNet-S (flip, ONNX
+Runtime, 128x96) 14.6 ms for one person, so the detector's share is 29 % at k=10 (rule: smallest k with share
+<= 25 %, at most 10, so that newcomers are found within a third of a second at 30 fps; people already
+followed are re-detected at once when lost). With several people the share is lower (12 % at k=10)."""
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:

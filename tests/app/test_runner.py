@@ -10,6 +10,7 @@ import cv2
 import pytest
 from scripted_people import Scene, SceneSource, ScriptedDetector, ScriptedEstimator, ScriptedPerson, walking
 
+from app.core.config import DEFAULT_DETECT_EVERY
 from app.core.errors import SourceError
 from app.core.pipeline import Pipeline
 from app.core.render import Renderer
@@ -44,7 +45,7 @@ def test_run_feeds_every_frame_to_every_sink(tmp_path, scene, pipeline):
     summary = pipeline.run(SceneSource(scene, 12), [CsvSink(out_csv), VideoRecorder(out_video)])
     assert summary.frames == 12 and summary.person_frames == 24 and summary.max_people == 2
     assert summary.tracks == 2 and not summary.stopped_early
-    assert summary.detector_frames == 6  # every 2 frames by default
+    assert summary.detector_frames == -(-12 // DEFAULT_DETECT_EVERY)  # frames 0, k, 2k, ...
     assert set(summary.stage_ms) == {"read", "detect", "pose", "track", "smooth", "render", "total"}
     assert summary.stage_ms["render"] > 0 and summary.mean_fps > 0
     assert len(_rows(out_csv)) == 12 * 2 * 17

@@ -88,6 +88,20 @@ def test_real_forward_pass_of_the_random_model_returns_detections():
     assert np.all(detections.scores >= 0.5)
 
 
+def test_detecting_leaves_the_torch_thread_count_alone():
+    import torch
+    from ultralytics.utils import NUM_THREADS  # what ultralytics sets when it selects the CPU
+
+    detector = YoloDetector(YoloConfig(weights="yolo11n.yaml", device="cpu", image_size=160))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(NUM_THREADS + 1)
+        detector(np.zeros((120, 200, 3), np.uint8))
+        assert torch.get_num_threads() == NUM_THREADS + 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_non_detection_models_are_refused():
     with pytest.raises(ValueError, match="pose model, not detect"):
         YoloDetector(YoloConfig(weights="yolo11n-pose.yaml", device="cpu"))

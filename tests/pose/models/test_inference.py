@@ -163,3 +163,23 @@ def test_estimator_keypoints_agree_across_runtimes(reference, tmp_path, monkeypa
     for runtime in ("torch", "onnx"):
         np.testing.assert_allclose(results[runtime].scores, results["eager"].scores, rtol=1e-3, atol=1e-4)
         np.testing.assert_allclose(results[runtime].keypoints, results["eager"].keypoints, atol=1e-3)
+
+
+def test_onnx_prepare_builds_the_sessions_a_batch_will_use(reference, tmp_path) -> None:
+    model, inputs, expected = reference
+    forward = OnnxForward(model, threads=2, cache=tmp_path)
+    forward.prepare(3)  # shares of 2 and 1 crops
+    assert set(forward._specialised) == {1, 2}
+    assert _relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+
+
+def test_estimator_warm_up_leaves_results_unchanged(reference, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EDITE_POSE_CACHE", str(tmp_path))
+    model, _, _ = reference
+    image = np.random.default_rng(3).integers(0, 256, (180, 240, 3), dtype=np.uint8)
+    boxes = np.array([[10.0, 20.0, 90.0, 170.0]])
+    estimator = TopDownEstimator(model, device="cpu", runtime="onnx")
+    before = estimator(image, boxes)
+    estimator.warm_up(2)
+    after = estimator(image, boxes)
+    np.testing.assert_allclose(after.keypoints, before.keypoints, atol=1e-3)
