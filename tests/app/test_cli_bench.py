@@ -12,10 +12,11 @@ import pytest
 import main
 from app.core.bench.runners import mediapipe_runner, our_runner
 from app.core.bench.scenes import FRAME_HW, background, compose_scene
+from app.core.bench.suite import BenchOptions, timed_frames
 
 TINY = ["--models", "edite_hrnet_tiny", "--people", "1", "6", "--frames", "3", "--repeats", "1",
         "--batches", "1", "2", "--compare-runtimes", "torch", "--runtime", "torch", "--detector", "none",
-        "--threads", "1", "--no-others"]
+        "--threads", "1", "--no-others", "--detect-every", "3"]
 
 
 @pytest.mark.parametrize("people", [1, 3, 6])
@@ -41,14 +42,19 @@ def test_quick_json_on_a_tiny_configuration(capsys) -> None:
         assert key in report
     assert report["ours_fps"] > 0 and report["scaling_6_vs_1"] > 0
     assert report["mediapipe_fps"] is None and report["ratio_vs_mediapipe"] is None  # --no-others
-    assert report["ours_config"] == {"model": "edite_hrnet_tiny", "flip": True, "detect_every": 10,
+    assert report["ours_config"] == {"model": "edite_hrnet_tiny", "flip": True, "detect_every": 3,
                                      "people": 1, "runtime": "torch", "input_size": [256, 192]}
     configs = {(row["flip"], row["detect_every"], row["people"]) for row in report["rows"]}
-    assert configs == {(flip, every, people) for flip, every in ((True, 10), (False, 10), (True, 1))
+    assert configs == {(flip, every, people) for flip, every in ((True, 3), (False, 3), (True, 1))
                        for people in (1, 6)}
     assert [(row["runtime"], row["batch"]) for row in report["model_latency"]] == [("torch", 1), ("torch", 2)]
     assert report["peak_rss_mib"] > 0 and report["threads"] == 1
     assert any("ms/frame" in line for line in out) and any(line.startswith("scaling_6_vs_1") for line in out)
+
+
+@pytest.mark.parametrize(("frames", "every", "timed"), [(3, 10, 10), (30, 10, 30), (31, 10, 40), (5, 1, 5)])
+def test_timed_frames_cover_whole_detection_intervals(frames: int, every: int, timed: int) -> None:
+    assert timed_frames(BenchOptions(frames=frames, detect_every=every)) == timed
 
 
 def test_untrained_models_are_followed_between_detections_with_template_poses() -> None:

@@ -33,7 +33,9 @@ class BenchOptions:
     Attributes:
         models: our pose models, first = the headline one.
         people: people per scene.
-        frames: frames per scene pass (the first two are warm-up).
+        frames: timed frames per scene pass, rounded up to a multiple of ``detect_every`` so that every pass
+            pays for its share of detector runs (:func:`timed_frames`); each pass first runs
+            ``WARMUP_FRAMES`` untimed ones.
         repeats: passes per configuration; the median is reported.
         batches: crop batch sizes for the model-only latency.
         runtimes: runtimes compared model-only (``pose.runtime``); the pipeline uses ``runtime``.
@@ -61,6 +63,14 @@ class BenchOptions:
     weights: dict[str, str] = field(default_factory=dict)
     quick: bool = False
     others: bool = True
+
+
+WARMUP_FRAMES = 2
+
+
+def timed_frames(options: BenchOptions) -> int:
+    """``options.frames`` rounded up to a whole number of detection intervals."""
+    return -(-max(options.frames, 1) // options.detect_every) * options.detect_every
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,8 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     load_start = os.getloadavg()[0]
     report(f"{_cpu_name()}, {os.cpu_count()} CPUs, load average {load_start:.1f}; torch {torch.__version__}, "
            f"{options.threads} threads")
-    scenes = {people: compose_scene(people, options.frames) for people in options.people}
+    timed = timed_frames(options)
+    scenes = {people: compose_scene(people, WARMUP_FRAMES + timed) for people in options.people}
     os.environ.setdefault("YOLO_OFFLINE", "1")  # YOLO models from .yaml: random weights, nothing downloaded
     detector_options = {"weights": "yolo11n.yaml", "device": "cpu"} if options.detector == "yolo" else {}
     detector = create_detector(options.detector, **detector_options)
@@ -173,7 +184,7 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     latency = model_latency(models[options.models[0]], options, report)
 
     report("")
-    report(f"end-to-end per frame, 1280x720, {options.frames - 2} timed frames x {options.repeats} passes "
+    report(f"end-to-end per frame, 1280x720, {timed} timed frames x {options.repeats} passes "
            "(detect + pose + track + smooth; no drawing)")
     report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7}  mean ms per stage")
     rows: list[Row] = []

@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", nargs="+", default=[], metavar="MODEL=FILE",
                         help="weights per model (default: random; the cost does not depend on them)")
     parser.add_argument("--people", nargs="+", type=int, default=[1, 3, 6], help="people per scene (1..6)")
-    parser.add_argument("--frames", type=int, help="frames per pass, 2 of them warm-up")
+    parser.add_argument("--frames", type=int,
+                        help="timed frames per pass, rounded up to a multiple of the detection interval "
+                             "(2 untimed warm-up frames come first)")
     parser.add_argument("--repeats", type=int, help="passes per configuration (median reported)")
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 6, 12],
                         help="crop batch sizes for the model-only latency")
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     preset = QUICK if args.quick else FULL
     options = BenchOptions(
         models=tuple(args.models), people=tuple(sorted(set(args.people))),
-        frames=max(args.frames or preset["frames"], 3), repeats=max(args.repeats or preset["repeats"], 1),
+        frames=max(args.frames or preset["frames"], 1), repeats=max(args.repeats or preset["repeats"], 1),
         batches=tuple(args.batches), runtimes=tuple(args.compare_runtimes), runtime=args.runtime,
         detect_every=args.detect_every or DEFAULT_DETECT_EVERY, detector=args.detector,
         threads=args.threads, weights=_weights(args.weights), quick=args.quick, others=not args.no_others,
