@@ -57,6 +57,9 @@ class DetectorConfig:
         confidence: minimum detector score in [0, 1] for a box to be kept.
         detect_every: run the detector on every k-th frame (k >= 1); in between, each person's box is
             derived from their previous keypoints.
+        background_lag: while people are followed, a scheduled detection runs on a worker thread and the
+            people it finds join this many frames later (:mod:`app.core.background_detection`), so the
+            frame it was taken on is not held up; 0, or a lag not below ``detect_every``, runs it in line.
         redetect_score: re-detect on the next frame when a tracked person's mean keypoint score falls below
             this value (or when a track is lost).
         keypoint_box_padding: box derived from keypoints = their extent scaled by this factor (> 1 adds the
@@ -68,6 +71,7 @@ class DetectorConfig:
     weights: str | None = None
     confidence: float = 0.5
     detect_every: int = DEFAULT_DETECT_EVERY
+    background_lag: int = 4
     redetect_score: float = 0.35
     keypoint_box_padding: float = 1.25
     min_pose_score: float = 0.2
@@ -78,6 +82,8 @@ class DetectorConfig:
         _check_range("DetectorConfig", "min_pose_score", self.min_pose_score, 0.0, 1.0)
         if self.detect_every < 1:
             raise ValueError(f"DetectorConfig.detect_every must be >= 1, got {self.detect_every}")
+        if self.background_lag < 0:
+            raise ValueError(f"DetectorConfig.background_lag must be >= 0, got {self.background_lag}")
         if self.keypoint_box_padding < 1.0:
             raise ValueError(f"DetectorConfig.keypoint_box_padding must be >= 1: {self.keypoint_box_padding}")
 

@@ -4,6 +4,8 @@
 drives a whole source into sinks (see :mod:`app.core.runner`). Between detector runs each person's box is
 derived from their previous keypoints; the detector runs again at once when a tracked person's mean keypoint
 score drops below ``DetectorConfig.redetect_score``, when a track is lost, or when nobody is being followed.
+A scheduled run while people are followed only looks for newcomers: it runs in the background and its new
+people join ``DetectorConfig.background_lag`` frames later (:mod:`app.core.background_detection`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from app.core.background_detection import BackgroundDetection, add_newcomers
 from app.core.config import PipelineConfig
 from app.core.errors import ModelLoadError
 from app.core.tracking.similarity import suppress_duplicate_poses
@@ -81,6 +84,7 @@ class Pipeline:
         if detector is None:
             detector = _build_detector(self.config, estimator)
         self.detector = detector
+        self._background = _background_for(detector, self.config)
         self.tracker = Tracker(self.config.tracker, self.skeleton)
         self.smoother = KeypointSmoother(self.config.smoother)
         self._followed: _Followed | None = None
@@ -126,6 +130,12 @@ class Pipeline:
             old.detector.name, old.detector.weights, old.detector.confidence
         ) or estimator is not self.estimator:
             detector = _build_detector(config, estimator)
+        new, now = config.detector, old.detector
+        schedule_changed = (new.background_lag, new.detect_every) != (now.background_lag, now.detect_every)
+        if detector is not self.detector or schedule_changed:
+            if self._background is not None:
+                self._background.cancel()
+            self._background = _background_for(detector, config)
         self.estimator, self.detector, self.config = estimator, detector, config
         self._weights, self._weights_sha256 = weights, sha256
         if hasattr(estimator, "flip"):
@@ -140,6 +150,8 @@ class Pipeline:
         """Forget all tracks and filters (before processing another stream); track IDs restart at 1."""
         self.tracker.reset()
         self.smoother.reset()
+        if self._background is not None:
+            self._background.cancel()
         self._followed = None
         self._frames_since_detection = 0
         self._redetect = True
@@ -147,15 +159,18 @@ class Pipeline:
     def process(self, frame: Frame) -> FrameResult:
         """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth."""
         clock = _StageClock()
-        detected = self._should_detect()
-        if detected:
-            detections = self.detector(frame.image)
-            boxes = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
-            box_scores = np.asarray(detections.scores, np.float32).reshape(-1)
-            self._frames_since_detection = 0
+        in_line = self._must_detect_in_line()
+        if in_line:
+            if self._background is not None:
+                self._background.cancel()  # the detector is needed now; a stale result is not
+            boxes, box_scores = self._detect(frame.image)
         else:
             boxes, box_scores = self._followed.boxes, self._followed.box_scores
-        self._frames_since_detection += 1
+            newcomers = self._background.collect() if self._background is not None else None
+            if newcomers is not None:
+                boxes, box_scores = add_newcomers(boxes, box_scores, newcomers)
+        detected = in_line or self._start_background_detection(frame.image)
+        self._frames_since_detection = 1 if detected else self._frames_since_detection + 1
         clock.lap("detect")
 
         keypoints, scores = self._estimate(frame.image, boxes)
@@ -163,7 +178,7 @@ class Pipeline:
         boxes, box_scores, keypoints, scores = boxes[keep], box_scores[keep], keypoints[keep], scores[keep]
         around_keypoints = self._boxes_around(keypoints, scores)
         followable = np.isfinite(around_keypoints).all(axis=1)
-        if not detected:  # report where each person is now, not the crop taken from the last frame
+        if not in_line:  # report where each person is now, not the crop taken from the last frame
             boxes = np.where(followable[:, None], around_keypoints, boxes)
         self._followed = _Followed(around_keypoints[followable], box_scores[followable])
         clock.lap("pose")
@@ -216,12 +231,26 @@ class Pipeline:
         return RunInfo(source=source.info, pipeline=self.describe(), settings=self.config.to_dict())
 
     # -- steps -----------------------------------------------------------------------------------------
-    def _should_detect(self) -> bool:
-        return (
-            self._redetect
-            or self._followed is None
-            or self._frames_since_detection >= self.config.detector.detect_every
-        )
+    def _detection_due(self) -> bool:
+        return self._frames_since_detection >= self.config.detector.detect_every
+
+    def _must_detect_in_line(self) -> bool:
+        """Detect on this frame, before posing: nobody followed, someone lost, or a run that is due and
+        cannot go to the background."""
+        in_line_when_due = self._background is None
+        return self._redetect or self._followed is None or (self._detection_due() and in_line_when_due)
+
+    def _start_background_detection(self, image: np.ndarray) -> bool:
+        """Start the scheduled detection on the worker thread if it is due; True if started."""
+        if self._background is None or self._background.pending or not self._detection_due():
+            return False
+        self._background.start(image)
+        return True
+
+    def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        detections = self.detector(image)
+        boxes = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
+        return boxes, np.asarray(detections.scores, np.float32).reshape(-1)
 
     def _boxes_around(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """``(N, 4)`` padded boxes around each person's confident keypoints; NaN rows where too few."""
@@ -267,6 +296,12 @@ def _model_identity(config: PipelineConfig) -> tuple[object, ...]:
     """The model settings whose change needs a new estimator (flip does not)."""
     model = config.model
     return model.name, model.weights, model.device, model.half, model.runtime
+
+
+def _background_for(detector: PersonDetector, config: PipelineConfig) -> BackgroundDetection | None:
+    """Background runs for scheduled detections, or None when they run in line (see ``background_lag``)."""
+    lag, every = config.detector.background_lag, config.detector.detect_every
+    return BackgroundDetection(detector, lag) if 0 < lag < every else None
 
 
 def _naming(error: BaseException, context: str) -> str:
