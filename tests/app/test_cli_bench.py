@@ -83,3 +83,21 @@ def test_mediapipe_is_reported_unavailable_when_it_is_not_installed(monkeypatch)
 def test_usage_errors_name_the_option(args: list[str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         main.main(["bench", *args])
+
+
+def test_work_a_runner_finishes_after_its_last_frame_is_timed() -> None:
+    import time
+
+    from app.core.bench.runners import time_scene
+
+    scene = compose_scene(1, 4)
+
+    def make():
+        def run(image, index):
+            return None
+
+        run.finish = lambda: time.sleep(0.04)
+        return run
+
+    timing = time_scene(make, scene, repeats=1, warmup=2)  # 2 timed frames + 40 ms of finishing
+    assert timing.median_ms >= 20.0
