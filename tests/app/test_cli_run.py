@@ -144,9 +144,11 @@ def test_invalid_weights_file(tmp_path, capsys, content):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_invalid_setting(capsys):
-    code, _, err = _run(capsys, str(CLIP), "--detect-every", "0")
-    _assert_one_error_line(code, err, "detect_every")
+@pytest.mark.parametrize(("flag", "named"), [("--detect-every", "detect_every"),
+                                             ("--background-lag", "background_lag")])
+def test_invalid_setting(capsys, flag, named):
+    code, _, err = _run(capsys, str(CLIP), flag, "-1" if flag == "--background-lag" else "0")
+    _assert_one_error_line(code, err, named)
 
 
 def test_show_without_a_display_warns_and_carries_on(capsys, monkeypatch):
@@ -156,3 +158,11 @@ def test_show_without_a_display_warns_and_carries_on(capsys, monkeypatch):
     code, out, err = _run(capsys, str(CLIP), "--detector", "none", *FAST, "--max-frames", "2", "--show")
     assert code == 0, err
     assert "--show needs a display" in err and "frames: 2 |" in out
+
+
+def test_detection_schedule_flags_reach_the_pipeline_settings():
+    from app.core.cli.run import config_from_args
+
+    args = main.build_parser().parse_args(["run", str(CLIP), "--detect-every", "7", "--background-lag", "0"])
+    detector = config_from_args(args).detector
+    assert (detector.detect_every, detector.background_lag) == (7, 0)

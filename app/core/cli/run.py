@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detect-every", type=int, default=DEFAULT_DETECT_EVERY, metavar="K",
                         help="run the detector every K frames and follow people by their keypoints in "
                              f"between (default {DEFAULT_DETECT_EVERY}; 1 = every frame)")
+    parser.add_argument("--background-lag", type=int, default=DetectorConfig.background_lag, metavar="L",
+                        help="while people are followed, a scheduled detection runs in the background and "
+                             "newcomers join L frames later (default "
+                             f"{DetectorConfig.background_lag}; 0 = on the frame itself, holding it up)")
     parser.add_argument("--min-pose-score", type=float, default=DetectorConfig.min_pose_score, metavar="S",
                         help="drop people whose mean keypoint score is below S, as false detections "
                              f"(default {DetectorConfig.min_pose_score})")
@@ -64,7 +68,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     return PipelineConfig(
         model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip),
         detector=DetectorConfig(name=args.detector, weights=args.detector_weights,
-                                detect_every=args.detect_every, min_pose_score=args.min_pose_score),
+                                detect_every=args.detect_every, background_lag=args.background_lag,
+                                min_pose_score=args.min_pose_score),
         smoother=SmootherConfig(enabled=not args.no_smooth, strength=args.smooth_strength),
     )
 
