@@ -142,8 +142,8 @@ class OnnxForward:
     """
 
     SPECIALISED_UP_TO = 4
-    """Shares of up to this many crops get a specialised session: 8-16 % faster than the generic one for
-    1-4 crops, but slower for 6 (EDite-HRNet-S at 128x96, ``tests/benchmarks/onnx_workers.py``)."""
+    """Shares of up to this many crops get a specialised session: about 8-17 % faster than the generic one
+    for 1-4 crops, but slower for 6 (EDite-HRNet-S at 128x96, ``tests/benchmarks/onnx_workers.py``)."""
 
     def __init__(
         self, model: nn.Module, threads: int | None = None, cache: Path | None = None, specialise: bool = True
