@@ -142,8 +142,9 @@ class OnnxForward:
     """
 
     SPECIALISED_UP_TO = 4
-    """Shares of up to this many crops get a specialised session: about 8-17 % faster than the generic one
-    for 1-4 crops, but slower for 6 (EDite-HRNet-S at 128x96, ``tests/benchmarks/onnx_workers.py``)."""
+    """Shares of up to this many crops get a specialised session: faster than the generic one for small
+    batches (batch 1: 12.9 vs 16.5 ms, batch 4: 33.7 vs 38.7 ms), slower for large ones (batch 12: 98.7 vs
+    92.9 ms); EDite-HRNet-S at 128x96, one thread, ``tests/benchmarks/onnx_workers.py``."""
 
     def __init__(
         self, model: nn.Module, threads: int | None = None, cache: Path | None = None, specialise: bool = True
