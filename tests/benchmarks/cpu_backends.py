@@ -1,0 +1,150 @@
+"""CPU backends tried for the pose model beside the ONNX Runtime float32 path the app uses, and why they lost.
+
+    python tests/benchmarks/cpu_backends.py [--model edite_hrnet_s] [--input 128 96] [--batches 1 2]
+        [--compile] [--openvino]
+
+Prints median milliseconds per forward pass, one thread, random weights (the cost does not depend on them):
+ONNX Runtime float32 (the app's graph: BN folded, DKA stacked), ONNX Runtime after static INT8 quantisation of
+the convs (QDQ, per-channel weights, calibrated on random crops: timing only), and optionally torch.compile
+(inductor; several minutes to compile) and OpenVINO (``pip install openvino``). Also prints how many operators
+ONNX Runtime keeps after its optimisations at batch 1, and how many of them are NCHWc layout reorders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pose.models.inference import prepare_for_inference
+from pose.models.registry import create_model
+from pose.runtime import export_onnx
+
+Forward = Callable[[np.ndarray], object]
+
+
+def ort_session(path: Path, batch: int, optimized_copy: Path | None = None):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.add_free_dimension_override_by_name("batch", batch)
+    if optimized_copy is not None:
+        options.optimized_model_filepath = str(optimized_copy)
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def quantised_copy(source: Path, target: Path, input_hw: tuple[int, int]) -> None:
+    """Static INT8 QDQ quantisation of the convs, calibrated on 8 random crops."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class RandomCrops(CalibrationDataReader):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(0)
+            self._items = iter([{"x": rng.standard_normal((1, 3, *input_hw), np.float32)} for _ in range(8)])
+
+        def get_next(self):
+            return next(self._items, None)
+
+    prepared = target.with_suffix(".pre.onnx")
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+    quantize_static(
+        str(prepared), str(target), RandomCrops(), quant_format=QuantFormat.QDQ, per_channel=True,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
+    )
+
+
+def median_ms(forward: Forward, batch: np.ndarray, repeats: int = 20) -> float:
+    for _ in range(3):
+        forward(batch)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        forward(batch)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds) * 1000.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="edite_hrnet_s")
+    parser.add_argument("--input", nargs=2, type=int, default=[128, 96], metavar=("H", "W"))
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--compile", action="store_true", help="also torch.compile (slow to compile)")
+    parser.add_argument("--openvino", action="store_true", help="also OpenVINO (pip install openvino)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    input_hw = tuple(args.input)
+    model = create_model(args.model, input_size=input_hw).eval()
+    folder = Path(tempfile.mkdtemp(prefix="cpu-backends-"))
+    float_path, int8_path = folder / "float32.onnx", folder / "int8.onnx"
+    float_path.write_bytes(export_onnx(model, input_hw))
+    quantised_copy(float_path, int8_path, input_hw)
+
+    optimized = folder / "optimized.onnx"
+    ort_session(float_path, 1, optimized)
+    import onnx
+
+    counts = collections.Counter(node.op_type for node in onnx.load(str(optimized)).graph.node)
+    reorders = counts["ReorderInput"] + counts["ReorderOutput"]
+    print(f"{args.model} at {input_hw[0]}x{input_hw[1]}: ONNX Runtime keeps {sum(counts.values())} operators "
+          f"at batch 1, {reorders} of them NCHWc layout reorders")
+
+    def onnxruntime_forward(path: Path) -> Callable[[int], Forward]:
+        def make(batch: int) -> Forward:
+            session = ort_session(path, batch)
+            return lambda x: session.run(None, {"x": x})
+
+        return make
+
+    variants: dict[str, Callable[[int], Forward]] = {
+        "onnxruntime float32": onnxruntime_forward(float_path),
+        "onnxruntime int8 (QDQ)": onnxruntime_forward(int8_path),
+    }
+    if args.compile:
+        compiled = torch.compile(prepare_for_inference(model), dynamic=False)
+
+        def compiled_forward(batch: int) -> Forward:
+            def forward(x: np.ndarray) -> object:
+                with torch.inference_mode():
+                    return compiled(torch.from_numpy(x))
+
+            return forward
+
+        variants["torch.compile (inductor)"] = compiled_forward
+    if args.openvino:
+        import openvino
+
+        core = openvino.Core()
+
+        def openvino_forward(batch: int) -> Forward:
+            network = core.read_model(str(float_path))
+            network.reshape({"x": [batch, 3, *input_hw]})
+            request = core.compile_model(network, "CPU", {"INFERENCE_NUM_THREADS": 1}).create_infer_request()
+            return lambda x: request.infer({0: x})
+
+        variants[f"openvino {openvino.__version__.split('-')[0]}"] = openvino_forward
+
+    header = "".join(f"{f'batch {b}':>10}" for b in args.batches)
+    print(f"{'backend':<28}{header}   (median ms, 1 thread)")
+    for name, make in variants.items():
+        cells = []
+        for size in args.batches:
+            batch = np.random.default_rng(size).standard_normal((size, 3, *input_hw), np.float32)
+            cells.append(median_ms(make(size), batch))
+        print(f"{name:<28}" + "".join(f"{ms:10.1f}" for ms in cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
