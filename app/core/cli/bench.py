@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--people", nargs="+", type=int, default=[1, 3, 6], help="people per scene (1..6)")
     parser.add_argument("--frames", type=int,
                         help="timed frames per pass, rounded up to a multiple of the detection interval "
-                             "(2 untimed warm-up frames come first)")
+                             "(untimed warm-up frames come first)")
     parser.add_argument("--repeats", type=int, help="passes per configuration (median reported)")
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 6, 12],
                         help="crop batch sizes for the model-only latency")
