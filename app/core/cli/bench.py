@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-QUICK = {"frames": 10, "repeats": 2}
-FULL = {"frames": 30, "repeats": 3}
+QUICK = {"frames": 20, "repeats": 3}
+FULL = {"frames": 40, "repeats": 5}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
