@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import collections
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +23,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from onnx_workers import median_ms
 
 from pose.models.inference import prepare_for_inference
 from pose.models.registry import create_model
@@ -63,17 +64,6 @@ def quantised_copy(source: Path, target: Path, input_hw: tuple[int, int]) -> Non
         str(prepared), str(target), RandomCrops(), quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
     )
-
-
-def median_ms(forward: Forward, batch: np.ndarray, repeats: int = 20) -> float:
-    for _ in range(3):
-        forward(batch)
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forward(batch)
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds) * 1000.0
 
 
 def main() -> None:
@@ -142,7 +132,7 @@ def main() -> None:
         cells = []
         for size in args.batches:
             batch = np.random.default_rng(size).standard_normal((size, 3, *input_hw), np.float32)
-            cells.append(median_ms(make(size), batch))
+            cells.append(median_ms(make(size), batch, repeats=20))
         print(f"{name:<28}" + "".join(f"{ms:10.1f}" for ms in cells), flush=True)
 
 

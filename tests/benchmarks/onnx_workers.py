@@ -47,10 +47,12 @@ def intra_op_forward(data: bytes, threads: int, specialised: bool = False):
     return forward
 
 
-def median_ms(forward, batch: np.ndarray, repeats: int) -> float:
-    for _ in range(3):  # warm-up; also lets the specialised sessions finish building
+def median_ms(forward, batch: np.ndarray, repeats: int, settle_s: float = 0.0) -> float:
+    """Median milliseconds of ``forward(batch)`` after 3 warm-up calls and ``settle_s`` seconds of waiting
+    (time for background work, such as specialised ONNX sessions being built, to finish)."""
+    for _ in range(3):
         forward(batch)
-    time.sleep(3.0)
+    time.sleep(settle_s)
     forward(batch)
     seconds = []
     for _ in range(repeats):
@@ -84,7 +86,7 @@ def main() -> None:
         cells = []
         for size in args.batches:
             batch = np.random.default_rng(size).standard_normal((size, 3, *args.input), np.float32)
-            cells.append(median_ms(forward, batch, args.repeats))
+            cells.append(median_ms(forward, batch, args.repeats, settle_s=3.0))
         print(f"{name:<34}" + "".join(f"{ms:10.1f}" for ms in cells), flush=True)
 
 
