@@ -43,7 +43,8 @@ def test_quick_json_on_a_tiny_configuration(capsys) -> None:
     assert report["ours_fps"] > 0 and report["scaling_6_vs_1"] > 0
     assert report["mediapipe_fps"] is None and report["ratio_vs_mediapipe"] is None  # --no-others
     assert report["ours_config"] == {"model": "edite_hrnet_tiny", "flip": True, "detect_every": 3,
-                                     "people": 1, "runtime": "torch", "input_size": [256, 192]}
+                                     "people": 1, "runtime": "torch", "input_size": [256, 192],
+                                     "background_lag": 4}
     configs = {(row["flip"], row["detect_every"], row["people"]) for row in report["rows"]}
     assert configs == {(flip, every, people) for flip, every in ((True, 3), (False, 3), (True, 1))
                        for people in (1, 6)}
@@ -79,6 +80,7 @@ def test_mediapipe_is_reported_unavailable_when_it_is_not_installed(monkeypatch)
 @pytest.mark.parametrize(("args", "message"), [
     (["--people", "7"], "from 1 to 6"),
     (["--weights", "edite_hrnet_s"], "MODEL=FILE"),
+    (["--background-lag", "-1"], "background-lag takes 0 or more"),
 ])
 def test_usage_errors_name_the_option(args: list[str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):

@@ -117,16 +117,19 @@ class TemplatePoses:
 
 
 def our_runner(
-    estimator, detector, scene: Scene, detect_every: int, template_poses: bool = False
+    estimator, detector, scene: Scene, detect_every: int, template_poses: bool = False,
+    background_lag: int | None = None,
 ) -> Callable[[], FrameRunner]:
     """Runner factory for :class:`app.core.pipeline.Pipeline` with the app's default settings (detect,
-    pose, track, smooth; no drawing). ``template_poses``: see :class:`TemplatePoses` (untrained weights)."""
+    pose, track, smooth; no drawing) but ``detect_every`` and ``background_lag`` (None: the default).
+    ``template_poses``: see :class:`TemplatePoses` (untrained weights)."""
     from app.core.config import DetectorConfig, PipelineConfig
     from app.core.pipeline import Pipeline
     from app.core.types import Frame
 
     boxes = GivenBoxes(detector, scene)
-    config = PipelineConfig(detector=DetectorConfig(detect_every=detect_every))
+    lag = DetectorConfig.background_lag if background_lag is None else background_lag
+    config = PipelineConfig(detector=DetectorConfig(detect_every=detect_every, background_lag=lag))
     if template_poses:
         estimator = TemplatePoses(estimator, config.detector.keypoint_box_padding)
 

@@ -41,6 +41,8 @@ class BenchOptions:
         runtimes: runtimes compared model-only (``pose.runtime``); the pipeline uses ``runtime``.
         runtime: runtime of our pipeline.
         detect_every: our default detection interval (k); k = 1 is measured too unless ``quick``.
+        background_lag: frames a scheduled detection runs in the background (0: in line); see
+            :class:`app.core.config.DetectorConfig`.
         detector: ``"yolo"`` (YOLO11n from yolo11n.yaml, random weights) or ``"hog"``.
         threads: torch / ONNX Runtime intra-op threads.
         weights: optional weights file per model name (the cost does not depend on them). Every model runs
@@ -58,6 +60,7 @@ class BenchOptions:
     runtimes: tuple[str, ...] = ("eager", "torch", "onnx")
     runtime: str = "auto"
     detect_every: int = DEFAULT_DETECT_EVERY
+    background_lag: int = DetectorConfig.background_lag
     detector: str = "yolo"
     threads: int = 2
     weights: dict[str, str] = field(default_factory=dict)
@@ -197,7 +200,8 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
         for people in people_counts:
             scene = scenes[people]
             untrained = name not in options.weights
-            runner = our_runner(estimators[name], detector, scene, every, template_poses=untrained)
+            runner = our_runner(estimators[name], detector, scene, every, template_poses=untrained,
+                                background_lag=options.background_lag)
             timing = time_scene(runner, scene, options.repeats, WARMUP_FRAMES)
             rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
             report(_describe(rows[-1]))
@@ -273,7 +277,8 @@ def _summary(
         "ratio_vs_mediapipe": round(ours / mediapipe, 3) if ours and mediapipe else None,
         "ratio_vs_yolo11n_pose": round(ours / yolo, 3) if ours and yolo else None,
         f"scaling_{many}_vs_{one}": round(ours / ours_many, 3) if ours and ours_many else None,
-        "ours_config": {**head, "people": one, "runtime": runtime, "input_size": input_size},
+        "ours_config": {**head, "people": one, "runtime": runtime, "input_size": input_size,
+                        "background_lag": options.background_lag},
     }
 
 

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", default="yolo", choices=["yolo", "hog", "none"],
                         help="detector our pipeline pays for (yolo: YOLO11n, random weights; none: free)")
     parser.add_argument("--detect-every", type=int, help="our detection interval k (default: the app's)")
+    parser.add_argument("--background-lag", type=int, metavar="L",
+                        help="frames our scheduled detections run in the background (0: in line; default: "
+                             "the app's)")
     parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads (default 2)")
     parser.add_argument("--no-others", action="store_true", help="skip MediaPipe Pose and YOLO11n-pose")
 
@@ -49,16 +52,20 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from app.core.bench.suite import BenchOptions, run_suite
-    from app.core.config import DEFAULT_DETECT_EVERY
+    from app.core.config import DEFAULT_DETECT_EVERY, DetectorConfig
 
     if not all(1 <= people <= 6 for people in args.people):
         raise SystemExit(f"edite-pose bench: --people takes counts from 1 to 6, got {args.people}")
+    if args.background_lag is not None and args.background_lag < 0:
+        raise SystemExit(f"edite-pose bench: --background-lag takes 0 or more frames, got "
+                         f"{args.background_lag}")
     preset = QUICK if args.quick else FULL
     options = BenchOptions(
         models=tuple(args.models), people=tuple(sorted(set(args.people))),
         frames=max(args.frames or preset["frames"], 1), repeats=max(args.repeats or preset["repeats"], 1),
         batches=tuple(args.batches), runtimes=tuple(args.compare_runtimes), runtime=args.runtime,
         detect_every=args.detect_every or DEFAULT_DETECT_EVERY, detector=args.detector,
+        background_lag=DetectorConfig.background_lag if args.background_lag is None else args.background_lag,
         threads=args.threads, weights=_weights(args.weights), quick=args.quick, others=not args.no_others,
     )
     summary = run_suite(options)
