@@ -127,9 +127,9 @@ class TopDownEstimator:
         that later calls pay no first-call costs: allocations, and the ONNX runtime's specialised sessions
         (built now rather than in the background)."""
         height, width = self._spec.input_size
+        prepare = getattr(self._forward_fn, "prepare", None)  # the ONNX runtime's specialised sessions
         for people in range(1, max_people + 1):
             crops = 2 * people if self.flip else people
-            prepare = getattr(self._forward_fn, "prepare", None)
             if prepare is not None:
                 prepare(crops)
             self._forward(np.zeros((crops, 3, height, width), np.float32))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.core.config import DetectorConfig
+
 QUICK = {"frames": 20, "repeats": 3}
 FULL = {"frames": 40, "repeats": 5}
 
@@ -31,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", default="yolo", choices=["yolo", "hog", "none"],
                         help="detector our pipeline pays for (yolo: YOLO11n, random weights; none: free)")
     parser.add_argument("--detect-every", type=int, help="our detection interval k (default: the app's)")
-    parser.add_argument("--background-lag", type=int, metavar="L",
+    parser.add_argument("--background-lag", type=int, default=DetectorConfig.background_lag, metavar="L",
                         help="frames our scheduled detections run in the background (0: in line; default: "
-                             "the app's)")
+                             f"{DetectorConfig.background_lag}, the app's)")
     parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads (default 2)")
     parser.add_argument("--no-others", action="store_true", help="skip MediaPipe Pose and YOLO11n-pose")
 
@@ -52,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from app.core.bench.suite import BenchOptions, run_suite
-    from app.core.config import DEFAULT_DETECT_EVERY, DetectorConfig
+    from app.core.config import DEFAULT_DETECT_EVERY
 
     if not all(1 <= people <= 6 for people in args.people):
         raise SystemExit(f"edite-pose bench: --people takes counts from 1 to 6, got {args.people}")
-    if args.background_lag is not None and args.background_lag < 0:
+    if args.background_lag < 0:
         raise SystemExit(f"edite-pose bench: --background-lag takes 0 or more frames, got "
                          f"{args.background_lag}")
     preset = QUICK if args.quick else FULL
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         frames=max(args.frames or preset["frames"], 1), repeats=max(args.repeats or preset["repeats"], 1),
         batches=tuple(args.batches), runtimes=tuple(args.compare_runtimes), runtime=args.runtime,
         detect_every=args.detect_every or DEFAULT_DETECT_EVERY, detector=args.detector,
-        background_lag=DetectorConfig.background_lag if args.background_lag is None else args.background_lag,
+        background_lag=args.background_lag,
         threads=args.threads, weights=_weights(args.weights), quick=args.quick, others=not args.no_others,
     )
     summary = run_suite(options)
