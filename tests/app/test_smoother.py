@@ -125,3 +125,55 @@ def test_tracks_are_smoothed_independently_and_forgotten():
     smoother.forget([1])
     restarted = smoother.update(2 / 30, np.array([1]), (a + 100)[None], scores[:1], heights[:1])
     np.testing.assert_allclose(restarted[0], a + 100)  # track 1 starts afresh: no pull from its old state
+
+
+def reference_smooth(times, keypoints, scores, config: SmootherConfig) -> np.ndarray:
+    """The smoother's maths written as one 4-state filterpy filter per keypoint (state [x, vx, y, vy])."""
+    from filterpy.common import Q_discrete_white_noise
+    from filterpy.kalman import predict, update
+
+    from app.core.tracking import smoother as module
+
+    accel = module.ConstantVelocityModel.from_strength(config.strength).accel_std
+    read_xy = np.array([[1.0, 0, 0, 0], [0, 0, 1.0, 0]])
+
+    def start(point, score):
+        position = (module.MEASUREMENT_STD * HEIGHT_PX / max(score, module.MIN_SCORE_FLOOR)) ** 2
+        speed = (module.INITIAL_SPEED_STD * HEIGHT_PX) ** 2
+        return np.array([point[0], 0, point[1], 0]), np.diag([position, speed, position, speed])
+
+    states = [start(p, s) for p, s in zip(keypoints[0], scores[0], strict=True)]
+    updated = np.full(keypoints.shape[1], times[0])
+    out = [keypoints[0]]
+    for previous, now, points, frame_scores in zip(
+        times[:-1], times[1:], keypoints[1:], scores[1:], strict=True
+    ):
+        dt = now - previous
+        transition = np.kron(np.eye(2), [[1.0, dt], [0.0, 1.0]])
+        noise = Q_discrete_white_noise(2, dt, (accel * HEIGHT_PX) ** 2, block_size=2, order_by_dim=True)
+        for k, (point, score) in enumerate(zip(points, frame_scores, strict=True)):
+            confident = score >= config.min_score
+            if not confident and now - updated[k] > module.MAX_COAST_S:
+                states[k], updated[k] = start(point, score), now
+                continue
+            states[k] = predict(*states[k], F=transition, Q=noise)
+            if confident:
+                variance = (module.MEASUREMENT_STD * HEIGHT_PX / max(score, module.MIN_SCORE_FLOOR)) ** 2
+                states[k] = update(*states[k], point, np.eye(2) * variance, read_xy)
+                updated[k] = now
+        out.append([x[[0, 2]] for x, _ in states])
+    return np.array(out)
+
+
+def test_stacked_filters_equal_one_filter_per_keypoint(noisy_walk):
+    times, _, measured, scores = noisy_walk
+    rng = np.random.default_rng(2)
+    scores = np.where(rng.random(scores.shape) < 0.2, 0.1, rng.uniform(0.3, 1.0, scores.shape))
+    scores[100:125, 3] = 0.1  # longer than MAX_COAST_S: keypoint 3 restarts
+    jittered_times = times + rng.uniform(0, 0.01, len(times))
+    config = SmootherConfig(min_score=0.2)
+    np.testing.assert_allclose(
+        smooth(jittered_times, measured, scores, config),
+        reference_smooth(jittered_times, measured, scores, config),
+        atol=1e-3,
+    )

@@ -1,8 +1,11 @@
 """Per-keypoint constant-velocity Kalman smoothing (filterpy), with time steps from real timestamps.
 
-Every (track, keypoint) has a state ``[x, vx, y, vy]`` (pixels, pixels per second) and its covariance,
-owned by a :class:`_TrackState`; the :class:`ConstantVelocityModel` only builds matrices. Noise is measured
-in units of the person's height, so one setting suits people near and far:
+Every (track, keypoint) has a state ``[x, vx, y, vy]`` (pixels, pixels per second) and its covariance. The
+keypoints' filters are independent, so one track's filters are stacked into one block-diagonal filter
+(state ``(4K,)``, covariance ``(4K, 4K)``) and run by one filterpy ``predict``/``update`` per frame: the
+same arithmetic as K separate 4-state filters (tested against them), about 10x cheaper in Python calls.
+The track's :class:`_TrackState` owns the state; the :class:`ConstantVelocityModel` only builds matrices.
+Noise is measured in units of the person's height, so one setting suits people near and far:
 
 - measurement noise std = ``MEASUREMENT_STD * height / score``: a confident keypoint pulls harder;
 - process noise: white acceleration with std ``accel * height`` per second squared, where ``accel`` falls
@@ -35,13 +38,18 @@ MAX_COAST_S = 0.5
 """Longest a keypoint is predicted without a confident measurement before its filter restarts."""
 MIN_SCORE_FLOOR = 0.05
 """Scores are floored here before dividing the noise by them."""
-
-_H = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+STATE = 4
+"""State entries per keypoint: x, vx, y, vy."""
+POSITIONS = np.array([0, 2])
+"""Where x and y sit in one keypoint's state."""
 
 
 @dataclass(frozen=True)
 class ConstantVelocityModel:
-    """Matrices of a 2-D constant-velocity model with state ``[x, vx, y, vy]``; holds no state."""
+    """Matrices of K independent 2-D constant-velocity filters stacked block-diagonally; holds no state.
+
+    Keypoint k owns state entries ``4k .. 4k+3`` (``[x, vx, y, vy]``) and measurement entries ``2k, 2k+1``.
+    """
 
     accel_std: float  # person heights / s^2
 
@@ -50,36 +58,62 @@ class ConstantVelocityModel:
         return cls(accel_std=ACCEL_AT_ZERO * (ACCEL_AT_ONE / ACCEL_AT_ZERO) ** strength)
 
     @staticmethod
-    def transition(dt: float) -> np.ndarray:
-        block = np.array([[1.0, dt], [0.0, 1.0]])
-        return np.kron(np.eye(2), block)
+    def transition(dt: float, keypoints: int) -> np.ndarray:
+        """``(4K, 4K)`` state transition over ``dt`` seconds."""
+        return np.kron(np.eye(2 * keypoints), np.array([[1.0, dt], [0.0, 1.0]]))
 
-    def process_noise(self, dt: float, height: float) -> np.ndarray:
-        variance = (self.accel_std * height) ** 2
-        return Q_discrete_white_noise(dim=2, dt=dt, var=variance, block_size=2, order_by_dim=True)
-
-    @staticmethod
-    def measurement_noise(score: float, height: float) -> np.ndarray:
-        std = MEASUREMENT_STD * height / max(score, MIN_SCORE_FLOOR)
-        return np.eye(2) * std**2
+    def process_noise(self, dt: float, height: float, keypoints: int) -> np.ndarray:
+        """``(4K, 4K)`` white-acceleration process noise over ``dt`` seconds."""
+        one_axis = Q_discrete_white_noise(dim=2, dt=dt, var=(self.accel_std * height) ** 2)
+        return np.kron(np.eye(2 * keypoints), one_axis)
 
     @staticmethod
-    def initial(point: np.ndarray, score: float, height: float) -> tuple[np.ndarray, np.ndarray]:
-        """State and covariance of a filter started at ``point`` (2,), at rest."""
-        position_var = ConstantVelocityModel.measurement_noise(score, height)[0, 0]
-        speed_var = (INITIAL_SPEED_STD * height) ** 2
-        return (np.array([point[0], 0.0, point[1], 0.0]),
-                np.diag([position_var, speed_var, position_var, speed_var]))
+    def measurement_variance(scores: np.ndarray, height: float) -> np.ndarray:
+        """``(K,)`` variance of each keypoint's x and y measurement."""
+        return (MEASUREMENT_STD * height / np.maximum(scores, MIN_SCORE_FLOOR)) ** 2
+
+    @staticmethod
+    def measurement(selected: np.ndarray, keypoints: int) -> np.ndarray:
+        """``(2M, 4K)`` matrix reading x and y of the ``selected`` keypoints (M indices) from the state."""
+        rows = np.zeros((2 * len(selected), STATE * keypoints))
+        columns = (STATE * selected[:, None] + POSITIONS).ravel()
+        rows[np.arange(len(columns)), columns] = 1.0
+        return rows
+
+    @staticmethod
+    def initial(points: np.ndarray, scores: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(4M,)`` states and ``(4M,)`` diagonal variances: M filters at rest at ``points`` (M, 2)."""
+        states = np.zeros((len(points), STATE))
+        states[:, POSITIONS] = points
+        variances = np.empty((len(points), STATE))
+        variances[:, POSITIONS] = ConstantVelocityModel.measurement_variance(scores, height)[:, None]
+        variances[:, [1, 3]] = (INITIAL_SPEED_STD * height) ** 2
+        return states.ravel(), variances.ravel()
 
 
 @dataclass
 class _TrackState:
-    """Filter states of one track: ``x`` (K, 4), ``P`` (K, 4, 4), and per-keypoint last update time."""
+    """One track's stacked filters: ``x`` (4K,), ``P`` (4K, 4K), the last step's time and, per keypoint,
+    the last update's time ``updated_s`` (K,)."""
 
     x: np.ndarray
     P: np.ndarray
     timestamp_s: float
     updated_s: np.ndarray
+
+    def positions(self) -> np.ndarray:
+        """``(K, 2)`` filtered keypoints."""
+        return self.x.reshape(-1, STATE)[:, POSITIONS]
+
+    def restart(self, selected: np.ndarray, points: np.ndarray, scores: np.ndarray, height: float,
+                timestamp_s: float) -> None:
+        """Start the filters of the ``selected`` keypoints (M indices) afresh at ``points`` (M, 2)."""
+        entries = (STATE * selected[:, None] + np.arange(STATE)).ravel()
+        self.x[entries], variances = ConstantVelocityModel.initial(points, scores, height)
+        self.P[entries, :] = 0.0
+        self.P[:, entries] = 0.0
+        self.P[entries, entries] = variances
+        self.updated_s[selected] = timestamp_s
 
 
 class KeypointSmoother:
@@ -123,6 +157,7 @@ class KeypointSmoother:
             ``(N, K, 2)`` float32 smoothed keypoints, image pixels.
         """
         keypoints = np.asarray(keypoints, np.float64)
+        scores = np.asarray(scores, np.float64)
         smoothed = np.zeros_like(keypoints)
         for i, track_id in enumerate(np.asarray(track_ids).tolist()):
             height = max(float(heights[i]), 1.0)
@@ -132,37 +167,34 @@ class KeypointSmoother:
                 self._states[track_id] = state
             else:
                 self._step(state, timestamp_s, keypoints[i], scores[i], height)
-            smoothed[i] = state.x[:, [0, 2]]
+            smoothed[i] = state.positions()
         return smoothed.astype(np.float32)
 
     def _start(
         self, timestamp_s: float, points: np.ndarray, scores: np.ndarray, height: float
     ) -> _TrackState:
-        starts = [self.model.initial(p, float(s), height) for p, s in zip(points, scores, strict=True)]
-        return _TrackState(
-            x=np.stack([x for x, _ in starts]),
-            P=np.stack([p for _, p in starts]),
-            timestamp_s=timestamp_s,
-            updated_s=np.full(len(points), timestamp_s),
-        )
+        x, variances = self.model.initial(points, scores, height)
+        return _TrackState(x, np.diag(variances), timestamp_s, np.full(len(points), timestamp_s))
 
     def _step(
         self, state: _TrackState, timestamp_s: float, points: np.ndarray, scores: np.ndarray, height: float
     ) -> None:
+        count = len(points)
         dt = timestamp_s - state.timestamp_s
-        transition = self.model.transition(dt)
-        process_noise = self.model.process_noise(dt, height)
-        for k, (point, score) in enumerate(zip(points, scores, strict=True)):
-            score = float(score)
-            confident = score >= self.config.min_score
-            if not confident and timestamp_s - state.updated_s[k] > MAX_COAST_S:
-                state.x[k], state.P[k] = self.model.initial(point, score, height)
-                state.updated_s[k] = timestamp_s
-                continue
-            if dt > 0:
-                state.x[k], state.P[k] = predict(state.x[k], state.P[k], F=transition, Q=process_noise)
-            if confident:
-                noise = self.model.measurement_noise(score, height)
-                state.x[k], state.P[k] = update(state.x[k], state.P[k], point, noise, _H)
-                state.updated_s[k] = timestamp_s
+        if dt > 0:
+            transition = self.model.transition(dt, count)
+            process_noise = self.model.process_noise(dt, height, count)
+            state.x, state.P = predict(state.x, state.P, F=transition, Q=process_noise)
+        confident = scores >= self.config.min_score
+        stale = ~confident & (timestamp_s - state.updated_s > MAX_COAST_S)
+        if stale.any():
+            selected = np.flatnonzero(stale)
+            state.restart(selected, points[selected], scores[selected], height, timestamp_s)
+        if confident.any():
+            selected = np.flatnonzero(confident)
+            noise = np.diag(np.repeat(self.model.measurement_variance(scores[selected], height), 2))
+            state.x, state.P = update(
+                state.x, state.P, points[selected].ravel(), noise, self.model.measurement(selected, count)
+            )
+            state.updated_s[selected] = timestamp_s
         state.timestamp_s = timestamp_s
