@@ -10,7 +10,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+
+OPENMP_SPIN_COUNT = "10000"
+"""Busy-wait iterations of torch's OpenMP threads after a parallel region before they sleep (GNU OpenMP's
+default, 300,000, is milliseconds). After the detector runs, spinning threads would take the cores from the
+pose model's ONNX Runtime workers. ``python main.py bench --quick --models edite_hrnet_s --people 1
+--no-others`` on 2 cores, ``GOMP_SPINCOUNT=300000`` vs this: detector every frame 57 -> 51 ms per frame, the
+eager model alone (batch 1) 114 -> 94 ms. Set before torch loads; a ``GOMP_SPINCOUNT`` already set wins."""
+os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT)
 
 SUBCOMMANDS: dict[str, str] = {
     "gui": "app.gui.cli",

@@ -49,6 +49,7 @@ def test_quick_json_on_a_tiny_configuration(capsys) -> None:
     assert configs == {(flip, every, people) for flip, every in ((True, 3), (False, 3), (True, 1))
                        for people in (1, 6)}
     assert [(row["runtime"], row["batch"]) for row in report["model_latency"]] == [("torch", 1), ("torch", 2)]
+    assert report["model_only_ms"] == {str(row["batch"]): row["median_ms"] for row in report["model_latency"]}
     assert report["peak_rss_mib"] > 0 and report["threads"] == 1
     assert any("ms/frame" in line for line in out) and any(line.startswith("scaling_6_vs_1") for line in out)
 

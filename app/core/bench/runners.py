@@ -171,18 +171,23 @@ def mediapipe_runner() -> Callable[[], FrameRunner] | str:
 def yolo_pose_runner(device: str = "cpu") -> Callable[[], FrameRunner] | str:
     """ultralytics YOLO11n-pose built from ``yolo11n-pose.yaml`` (random weights: timing only), or why not.
 
-    Built once and reused: it has no state across frames.
+    Built once and reused: it has no state across frames. It runs on as many torch threads as our pipeline
+    (ultralytics would set ``os.cpu_count() - 1`` on its first CPU call: one thread on a 2-core machine).
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")
     try:
+        import torch
         from ultralytics import YOLO
     except ImportError as error:
         return f"ultralytics not installed ({error})"
     model = YOLO("yolo11n-pose.yaml", task="pose")
+    threads = torch.get_num_threads()
 
     def make() -> FrameRunner:
         def run(image: np.ndarray, index: int) -> object:
-            return model.predict(image, device=device, verbose=False)
+            result = model.predict(image, device=device, verbose=False)
+            torch.set_num_threads(threads)
+            return result
 
         return run
 
