@@ -73,7 +73,7 @@ class ControlsPanel(QWidget):
         weights_button = QToolButton(text="…", toolTip="Choose a weights file", clicked=self._browse_weights)
         self.device_combo = _combo(DEVICES)
         self.active_device_label = QLabel("active: -")
-        self.flip_check = QCheckBox("Flip test (more accurate, about 2x slower pose)")
+        self.flip_check = QCheckBox("Flip test (more accurate; twice the crops to pose)")
         self.detector_combo = _combo(DETECTORS)
         self.detector_label = QLabel(wordWrap=True)
         self.confidence_spin = _spin(0.0, 1.0, 0.05, "Minimum detector score for a person box")
