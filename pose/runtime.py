@@ -79,7 +79,7 @@ def build_forward(model: nn.Module, runtime: str, device: torch.device, dtype: t
     return forward
 
 
-def _stack_dynamic_kernels(model: nn.Module) -> None:
+def stack_dynamic_kernels(model: nn.Module) -> None:
     """Replace every DKA kernel aggregation by its static-kernel equivalent, in place (for export)."""
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -105,7 +105,7 @@ def cache_dir() -> Path:
 def export_onnx(model: nn.Module, input_hw: tuple[int, int]) -> bytes:
     """ONNX bytes of the inference-prepared ``model``, dynamic batch axis (input ``x``, output ``y``)."""
     prepared = prepare_for_inference(model).float().cpu()
-    _stack_dynamic_kernels(prepared)
+    stack_dynamic_kernels(prepared)
     buffer = io.BytesIO()
     example = torch.zeros(2, 3, *input_hw)
     with torch.no_grad():

@@ -6,7 +6,8 @@
 Prints median milliseconds per forward pass, one thread, random weights (the cost does not depend on them):
 ONNX Runtime float32 (the app's graph: BN folded, DKA stacked), ONNX Runtime after static INT8 quantisation of
 the convs (QDQ, per-channel weights, calibrated on random crops: timing only), and optionally torch.compile
-(inductor; several minutes to compile) and OpenVINO (``pip install openvino``). Also prints how many operators
+(inductor, as is and frozen with its C++ wrapper; several minutes each to compile) and OpenVINO in float32
+and bfloat16 (``pip install openvino``). Also prints how many operators
 ONNX Runtime keeps after its optimisations at batch 1, and how many of them are NCHWc layout reorders.
 """
 
@@ -29,7 +30,7 @@ from onnx_workers import median_ms
 
 from pose.models.inference import prepare_for_inference
 from pose.models.registry import create_model
-from pose.runtime import export_onnx
+from pose.runtime import export_onnx, stack_dynamic_kernels
 
 Forward = Callable[[np.ndarray], object]
 
@@ -64,6 +65,23 @@ def quantised_copy(source: Path, target: Path, input_hw: tuple[int, int]) -> Non
         str(prepared), str(target), RandomCrops(), quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
     )
+
+
+def compiled_forward(model: torch.nn.Module, **inductor: bool) -> Callable[[int], Forward]:
+    """torch.compile of the inference-prepared model (static shapes; DKA convs stacked as for ONNX), with
+    the given ``torch._inductor.config`` switches (e.g. ``freezing``, ``cpp_wrapper``)."""
+    prepared = prepare_for_inference(model)
+    stack_dynamic_kernels(prepared)
+    compiled = torch.compile(prepared, dynamic=False, options=inductor or None)
+
+    def make(batch: int) -> Forward:
+        def forward(x: np.ndarray) -> object:
+            with torch.inference_mode():
+                return compiled(torch.from_numpy(x))
+
+        return forward
+
+    return make
 
 
 def main() -> None:
@@ -103,28 +121,27 @@ def main() -> None:
         "onnxruntime int8 (QDQ)": onnxruntime_forward(int8_path),
     }
     if args.compile:
-        compiled = torch.compile(prepare_for_inference(model), dynamic=False)
-
-        def compiled_forward(batch: int) -> Forward:
-            def forward(x: np.ndarray) -> object:
-                with torch.inference_mode():
-                    return compiled(torch.from_numpy(x))
-
-            return forward
-
-        variants["torch.compile (inductor)"] = compiled_forward
+        variants["torch.compile (inductor)"] = compiled_forward(model)
+        frozen = compiled_forward(model, freezing=True, cpp_wrapper=True)
+        variants["torch.compile, frozen, C++ wrapper"] = frozen
     if args.openvino:
         import openvino
 
         core = openvino.Core()
 
-        def openvino_forward(batch: int) -> Forward:
-            network = core.read_model(str(float_path))
-            network.reshape({"x": [batch, 3, *input_hw]})
-            request = core.compile_model(network, "CPU", {"INFERENCE_NUM_THREADS": 1}).create_infer_request()
-            return lambda x: request.infer({0: x})
+        def openvino_forward(precision: str) -> Callable[[int], Forward]:
+            def make(batch: int) -> Forward:
+                network = core.read_model(str(float_path))
+                network.reshape({"x": [batch, 3, *input_hw]})
+                settings = {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": precision}
+                request = core.compile_model(network, "CPU", settings).create_infer_request()
+                return lambda x: request.infer({0: x})
 
-        variants[f"openvino {openvino.__version__.split('-')[0]}"] = openvino_forward
+            return make
+
+        version = openvino.__version__.split("-")[0]
+        for precision in ("f32", "bf16"):  # bf16 runs as f32 where the CPU has no bf16 instructions
+            variants[f"openvino {version} {precision}"] = openvino_forward(precision)
 
     header = "".join(f"{f'batch {b}':>10}" for b in args.batches)
     print(f"{'backend':<28}{header}   (median ms, 1 thread)")

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core.tracking.smoother import KeypointSmoother  # noqa: E402  (needs the repository root on sys.path)
+from app.core.tracking.smoother import KeypointSmoother
 
 FPS = 30.0
 HEIGHT_PX = 300.0

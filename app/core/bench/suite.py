@@ -161,6 +161,7 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     """Run everything in ``options``; print tables through ``report``; return the JSON-ready summary."""
     from detectors import create_detector
     from pose.estimator import TopDownEstimator
+    from pose.runtime import resolve_runtime
 
     torch.set_num_threads(options.threads)
     load_start = os.getloadavg()[0]
@@ -174,9 +175,7 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
     torch.manual_seed(0)  # the same random weights every run, so the ONNX export cache is reused
     models = {name: _model_as_the_app_runs_it(name, options.weights.get(name)) for name in options.models}
-    estimators = {name: TopDownEstimator(model, device="cpu", runtime=options.runtime)
-                  for name, model in models.items()}
-    runtime = estimators[options.models[0]].runtime
+    runtime = resolve_runtime(options.runtime, torch.device("cpu"))
     if set(options.models) - set(options.weights):
         report("pose weights: random (the cost does not depend on them); after each full model run the "
                "pipeline gets a template pose per box, so it follows people as with trained weights")
@@ -191,13 +190,17 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
            "(detect + pose + track + smooth; no drawing)")
     report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7}  mean ms per stage")
     rows: list[Row] = []
+    estimator = None
     for name, flip, every, people_counts in configurations(options):
-        estimators[name].flip = flip
-        estimators[name].warm_up(max(people_counts))  # no first-call or background costs in the timing
+        if estimator is None or estimator.spec.name != name:  # one model's runtime loaded at a time
+            estimator = None  # the previous model's sessions go before the next model's are built
+            estimator = TopDownEstimator(models[name], device="cpu", runtime=options.runtime)
+        estimator.flip = flip
+        estimator.warm_up(max(people_counts))  # no first-call or background costs in the timing
         for people in people_counts:
             scene = scenes[people]
             untrained = name not in options.weights
-            runner = our_runner(estimators[name], detector, scene, every, template_poses=untrained,
+            runner = our_runner(estimator, detector, scene, every, template_poses=untrained,
                                 background_lag=options.background_lag)
             timing = time_scene(runner, scene, options.repeats, WARMUP_FRAMES)
             rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
