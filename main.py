@@ -13,13 +13,29 @@ import logging
 import os
 import sys
 
-OPENMP_SPIN_COUNT = "10000"
-"""Busy-wait iterations of torch's OpenMP threads after a parallel region before they sleep (GNU OpenMP's
-default, 300,000, is milliseconds). After the detector runs, spinning threads would take the cores from the
-pose model's ONNX Runtime workers. ``python main.py bench --quick --models edite_hrnet_s --people 1
---no-others`` on 2 cores, ``GOMP_SPINCOUNT=300000`` vs this: detector every frame 57 -> 51 ms per frame, the
-eager model alone (batch 1) 114 -> 94 ms. Set before torch loads; a ``GOMP_SPINCOUNT`` already set wins."""
-os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT)
+THREAD_ENVIRONMENT = {
+    "GOMP_SPINCOUNT": "10000",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+"""Defaults for idle helper threads, set before torch and numpy load (a value in the environment wins).
+Threads that busy-wait after their work take the cores from the pose model's ONNX Runtime crop workers:
+
+* ``GOMP_SPINCOUNT``: torch's OpenMP threads (the detector) spin for GNU OpenMP's default 300,000 iterations,
+  milliseconds, after each parallel region; 10,000 is a fraction of a millisecond.
+* ``OPENBLAS_NUM_THREADS``: numpy's OpenBLAS only ever sees small matrices here (the smoother's 68x68), where
+  a second thread saves nothing; numpy 1.26's OpenBLAS threads then spin (torch uses MKL, unaffected).
+
+Measured with ``python main.py bench --quick --no-others --models edite_hrnet_s --people 1 6`` on 2 cores,
+1 person, detector every frame: GOMP 300,000 -> 10,000: 57 -> 51 ms per frame (the eager model alone, batch 1:
+114 -> 94 ms); then with numpy 1.26 (the ``distill`` extra's), OpenBLAS default -> 1 thread: 70 -> 53 ms."""
+
+
+def _default_thread_environment() -> None:
+    for name, value in THREAD_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
+_default_thread_environment()
 
 SUBCOMMANDS: dict[str, str] = {
     "gui": "app.gui.cli",

@@ -1,4 +1,4 @@
-"""main.py's process-wide settings, checked in fresh interpreters (they act before torch is imported)."""
+"""main.py's process-wide settings, checked in fresh interpreters (they act before torch and numpy load)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def spin_count_seen_by_torch(environment: dict[str, str]) -> str:
-    script = "import main, os, torch; print(os.environ['GOMP_SPINCOUNT'])"
+def variable_after_importing_main(name: str, given: str | None) -> str:
+    """``os.environ[name]`` in a fresh interpreter after ``import main``, ``name`` set to ``given`` first."""
+    environment = {key: value for key, value in os.environ.items() if key != name}
+    if given is not None:
+        environment[name] = given
+    script = f"import main, os; print(os.environ[{name!r}])"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=environment, capture_output=True,
                           text=True, check=True)
     return done.stdout.strip()
 
 
-@pytest.mark.parametrize("given, expected", [(None, "10000"), ("500", "500")])
-def test_openmp_spin_count_is_short_unless_the_user_set_one(given, expected):
-    environment = {key: value for key, value in os.environ.items() if key != "GOMP_SPINCOUNT"}
-    if given is not None:
-        environment["GOMP_SPINCOUNT"] = given
-    assert spin_count_seen_by_torch(environment) == expected
+@pytest.mark.parametrize("name, default", [("GOMP_SPINCOUNT", "10000"), ("OPENBLAS_NUM_THREADS", "1")])
+def test_idle_threads_are_kept_from_spinning_unless_the_user_chose(name, default):
+    assert variable_after_importing_main(name, None) == default
+    assert variable_after_importing_main(name, "7") == "7"
