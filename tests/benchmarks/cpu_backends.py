@@ -6,9 +6,9 @@
 Prints median milliseconds per forward pass, one thread, random weights (the cost does not depend on them):
 ONNX Runtime float32 (the app's graph: BN folded, DKA stacked), ONNX Runtime after static INT8 quantisation of
 the convs (QDQ, per-channel weights, calibrated on random crops: timing only), and optionally torch.compile
-(inductor, as is and frozen with its C++ wrapper; several minutes each to compile) and OpenVINO in float32
-and bfloat16 (``pip install openvino``). Also prints how many operators
-ONNX Runtime keeps after its optimisations at batch 1, and how many of them are NCHWc layout reorders.
+(inductor; several minutes to compile) and OpenVINO in float32 and bfloat16 (``pip install openvino``). Also
+prints how many operators ONNX Runtime keeps after its optimisations at batch 1, and how many of them are
+NCHWc layout reorders.
 """
 
 from __future__ import annotations
@@ -67,12 +67,11 @@ def quantised_copy(source: Path, target: Path, input_hw: tuple[int, int]) -> Non
     )
 
 
-def compiled_forward(model: torch.nn.Module, **inductor: bool) -> Callable[[int], Forward]:
-    """torch.compile of the inference-prepared model (static shapes; DKA convs stacked as for ONNX), with
-    the given ``torch._inductor.config`` switches (e.g. ``freezing``, ``cpp_wrapper``)."""
+def compiled_forward(model: torch.nn.Module) -> Callable[[int], Forward]:
+    """torch.compile (inductor) of the inference-prepared model: static shapes, DKA convs stacked."""
     prepared = prepare_for_inference(model)
     stack_dynamic_kernels(prepared)
-    compiled = torch.compile(prepared, dynamic=False, options=inductor or None)
+    compiled = torch.compile(prepared, dynamic=False)
 
     def make(batch: int) -> Forward:
         def forward(x: np.ndarray) -> object:
@@ -122,8 +121,6 @@ def main() -> None:
     }
     if args.compile:
         variants["torch.compile (inductor)"] = compiled_forward(model)
-        frozen = compiled_forward(model, freezing=True, cpp_wrapper=True)
-        variants["torch.compile, frozen, C++ wrapper"] = frozen
     if args.openvino:
         import openvino
 
