@@ -4,11 +4,12 @@
         [--compile] [--openvino]
 
 Prints median milliseconds per forward pass, one thread, random weights (the cost does not depend on them):
-ONNX Runtime float32 (the app's graph: BN folded, DKA stacked), ONNX Runtime after static INT8 quantisation of
-the convs (QDQ, per-channel weights, calibrated on random crops: timing only), and optionally torch.compile
-(inductor; several minutes to compile) and OpenVINO in float32 and bfloat16 (``pip install openvino``). Also
-prints how many operators ONNX Runtime keeps after its optimisations at batch 1, and how many of them are
-NCHWc layout reorders.
+ONNX Runtime float32 (the app's graph: BN folded, DKA stacked; also with other session settings: extended
+instead of all graph optimisations, the parallel executor, denormals flushed), ONNX Runtime after static INT8
+quantisation of the convs (QDQ, per-channel weights, calibrated on random crops: timing only), and optionally
+torch.compile (inductor; several minutes to compile) and OpenVINO in float32 and bfloat16 (``pip install
+openvino``). Also prints how many operators ONNX Runtime keeps after its optimisations at batch 1, and how
+many of them are NCHWc layout reorders.
 """
 
 from __future__ import annotations
@@ -35,14 +36,34 @@ from pose.runtime import export_onnx, stack_dynamic_kernels
 Forward = Callable[[np.ndarray], object]
 
 
-def ort_session(path: Path, batch: int, optimized_copy: Path | None = None):
+SESSION_VARIANTS = {
+    "": {},
+    ", extended optimisations": {"graph_optimization_level": "ORT_ENABLE_EXTENDED"},  # no NCHWc layouts
+    ", parallel executor": {"execution_mode": "ORT_PARALLEL", "inter_op_num_threads": 2},  # branches at once
+    ", denormals as zero": {"config": {"session.set_denormal_as_zero": "1"}},
+}
+"""ONNX Runtime session settings tried beside the app's (the first): name suffix -> settings."""
+
+
+def ort_session(path: Path, batch: int, optimized_copy: Path | None = None, settings: dict | None = None):
+    """A single-threaded session for a fixed ``batch`` with ``settings`` from :data:`SESSION_VARIANTS`."""
     import onnxruntime
 
+    settings = dict(settings or {})
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.add_free_dimension_override_by_name("batch", batch)
     if optimized_copy is not None:
         options.optimized_model_filepath = str(optimized_copy)
+    for key, value in settings.pop("config", {}).items():
+        options.add_session_config_entry(key, value)
+    if "graph_optimization_level" in settings:
+        options.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel,
+                                                   settings.pop("graph_optimization_level"))
+    if "execution_mode" in settings:
+        options.execution_mode = getattr(onnxruntime.ExecutionMode, settings.pop("execution_mode"))
+    for key, value in settings.items():
+        setattr(options, key, value)
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -108,17 +129,18 @@ def main() -> None:
     print(f"{args.model} at {input_hw[0]}x{input_hw[1]}: ONNX Runtime keeps {sum(counts.values())} operators "
           f"at batch 1, {reorders} of them NCHWc layout reorders")
 
-    def onnxruntime_forward(path: Path) -> Callable[[int], Forward]:
+    def onnxruntime_forward(path: Path, settings: dict | None = None) -> Callable[[int], Forward]:
         def make(batch: int) -> Forward:
-            session = ort_session(path, batch)
+            session = ort_session(path, batch, settings=settings)
             return lambda x: session.run(None, {"x": x})
 
         return make
 
     variants: dict[str, Callable[[int], Forward]] = {
-        "onnxruntime float32": onnxruntime_forward(float_path),
-        "onnxruntime int8 (QDQ)": onnxruntime_forward(int8_path),
+        f"onnxruntime float32{suffix}": onnxruntime_forward(float_path, settings)
+        for suffix, settings in SESSION_VARIANTS.items()
     }
+    variants["onnxruntime int8 (QDQ)"] = onnxruntime_forward(int8_path)
     if args.compile:
         variants["torch.compile (inductor)"] = compiled_forward(model)
     if args.openvino:
@@ -141,13 +163,13 @@ def main() -> None:
             variants[f"openvino {version} {precision}"] = openvino_forward(precision)
 
     header = "".join(f"{f'batch {b}':>10}" for b in args.batches)
-    print(f"{'backend':<28}{header}   (median ms, 1 thread)")
+    print(f"{'backend':<44}{header}   (median ms, 1 thread)")
     for name, make in variants.items():
         cells = []
         for size in args.batches:
             batch = np.random.default_rng(size).standard_normal((size, 3, *input_hw), np.float32)
             cells.append(median_ms(make(size), batch, repeats=20))
-        print(f"{name:<28}" + "".join(f"{ms:10.1f}" for ms in cells), flush=True)
+        print(f"{name:<44}" + "".join(f"{ms:10.1f}" for ms in cells), flush=True)
 
 
 if __name__ == "__main__":
