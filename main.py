@@ -17,8 +17,9 @@ THREAD_ENVIRONMENT = {
     "GOMP_SPINCOUNT": "10000",
     "OPENBLAS_NUM_THREADS": "1",
 }
-"""Defaults for idle helper threads, set before torch and numpy load (a value in the environment wins).
-Threads that busy-wait after their work take the cores from the pose model's ONNX Runtime crop workers:
+"""Defaults for idle helper threads, set before torch and numpy load (a value in the environment wins; a
+program importing ``app.core`` itself keeps its own). Threads that busy-wait after their work take the
+cores from the pose model's ONNX Runtime crop workers:
 
 * ``GOMP_SPINCOUNT``: torch's OpenMP threads (the detector) spin for GNU OpenMP's default 300,000 iterations,
   milliseconds, after each parallel region; 10,000 is a fraction of a millisecond.
