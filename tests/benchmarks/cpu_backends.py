@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from onnxruntime import ExecutionMode, GraphOptimizationLevel, InferenceSession, SessionOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,35 +37,32 @@ from pose.runtime import export_onnx, stack_dynamic_kernels
 Forward = Callable[[np.ndarray], object]
 
 
-SESSION_VARIANTS = {
+SESSION_VARIANTS: dict[str, dict[str, object]] = {
     "": {},
-    ", extended optimisations": {"graph_optimization_level": "ORT_ENABLE_EXTENDED"},  # no NCHWc layouts
-    ", parallel executor": {"execution_mode": "ORT_PARALLEL", "inter_op_num_threads": 2},  # branches at once
-    ", denormals as zero": {"config": {"session.set_denormal_as_zero": "1"}},
+    ", extended optimisations": {"graph_optimization_level": GraphOptimizationLevel.ORT_ENABLE_EXTENDED},
+    ", parallel executor": {"execution_mode": ExecutionMode.ORT_PARALLEL, "inter_op_num_threads": 2},
+    ", denormals as zero": {},  # a session config entry, see SESSION_CONFIG
 }
-"""ONNX Runtime session settings tried beside the app's (the first): name suffix -> settings."""
+"""ONNX Runtime session settings tried beside the app's (the first): name suffix -> ``SessionOptions``
+attributes. Extended optimisations leave out the NCHWc layouts; the parallel executor runs HRNet's branches
+side by side."""
+SESSION_CONFIG = {", denormals as zero": {"session.set_denormal_as_zero": "1"}}
+"""Session config entries (``add_session_config_entry``) of the variants that need them."""
 
 
-def ort_session(path: Path, batch: int, optimized_copy: Path | None = None, settings: dict | None = None):
-    """A single-threaded session for a fixed ``batch`` with ``settings`` from :data:`SESSION_VARIANTS`."""
-    import onnxruntime
-
-    settings = dict(settings or {})
-    options = onnxruntime.SessionOptions()
+def ort_session(path: Path, batch: int, optimized_copy: Path | None = None, variant: str = ""):
+    """A single-threaded session for a fixed ``batch``, with the settings of ``variant`` (a key of
+    :data:`SESSION_VARIANTS`)."""
+    options = SessionOptions()
     options.intra_op_num_threads = 1
     options.add_free_dimension_override_by_name("batch", batch)
     if optimized_copy is not None:
         options.optimized_model_filepath = str(optimized_copy)
-    for key, value in settings.pop("config", {}).items():
+    for name, value in SESSION_VARIANTS[variant].items():
+        setattr(options, name, value)
+    for key, value in SESSION_CONFIG.get(variant, {}).items():
         options.add_session_config_entry(key, value)
-    if "graph_optimization_level" in settings:
-        options.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel,
-                                                   settings.pop("graph_optimization_level"))
-    if "execution_mode" in settings:
-        options.execution_mode = getattr(onnxruntime.ExecutionMode, settings.pop("execution_mode"))
-    for key, value in settings.items():
-        setattr(options, key, value)
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def quantised_copy(source: Path, target: Path, input_hw: tuple[int, int]) -> None:
@@ -129,16 +127,15 @@ def main() -> None:
     print(f"{args.model} at {input_hw[0]}x{input_hw[1]}: ONNX Runtime keeps {sum(counts.values())} operators "
           f"at batch 1, {reorders} of them NCHWc layout reorders")
 
-    def onnxruntime_forward(path: Path, settings: dict | None = None) -> Callable[[int], Forward]:
+    def onnxruntime_forward(path: Path, variant: str = "") -> Callable[[int], Forward]:
         def make(batch: int) -> Forward:
-            session = ort_session(path, batch, settings=settings)
+            session = ort_session(path, batch, variant=variant)
             return lambda x: session.run(None, {"x": x})
 
         return make
 
     variants: dict[str, Callable[[int], Forward]] = {
-        f"onnxruntime float32{suffix}": onnxruntime_forward(float_path, settings)
-        for suffix, settings in SESSION_VARIANTS.items()
+        f"onnxruntime float32{suffix}": onnxruntime_forward(float_path, suffix) for suffix in SESSION_VARIANTS
     }
     variants["onnxruntime int8 (QDQ)"] = onnxruntime_forward(int8_path)
     if args.compile:
