@@ -5,6 +5,12 @@ Each message names the thing that was wrong (a path, a camera index, a model) an
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
+SHOWN_PATH_CHARS = 120
+"""Paths longer than this are shown with their middle elided (``…``) in messages."""
+
 
 class AppError(RuntimeError):
     """Base of every error meant for the user rather than for a traceback."""
@@ -33,3 +39,23 @@ def one_line(error: BaseException) -> str:
     if len(lines) > 1 and first.count("(") > first.count(")"):
         first = first[: first.rfind("(")].rstrip(" :")
     return first
+
+
+def shown(path: str | Path, limit: int = SHOWN_PATH_CHARS) -> str:
+    """``path`` for a one-line message: as is, or its start and end around ``…`` if over ``limit`` chars."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    tail = limit * 2 // 3
+    return f"{text[: limit - tail - 1]}…{text[-tail:]}"
+
+
+def path_problem(error: OSError) -> str:
+    """What an ``OSError`` from looking at a path means, in words (not errno's text alone)."""
+    if error.errno == errno.ENAMETOOLONG:
+        return "file name is too long for this system (255 bytes a name, 4096 a path on Linux)"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if error.errno == errno.ELOOP:
+        return "too many levels of symbolic links"
+    return error.strerror or str(error)

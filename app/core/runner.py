@@ -1,7 +1,8 @@
 """The run loop: read -> process -> render -> sinks, frame after frame, with per-stage timings and a summary.
 
 Sinks are opened before the first frame and closed however the loop ends (end of source, ``max_frames``,
-a stop request, an error, Ctrl-C), so every output written so far stays valid.
+a stop request, an error, Ctrl-C), so every output written so far stays valid; before closing, each is told
+how the run ended (:class:`~app.core.sinks.base.RunOutcome`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from app.core.errors import one_line
 from app.core.render import Renderer
-from app.core.sinks.base import Sink
+from app.core.sinks.base import RunOutcome, Sink
 from app.core.sources.base import FrameSource
 from app.core.types import STAGES, Frame, FrameResult
 
@@ -27,7 +29,10 @@ FrameCallback = Callable[[Frame, FrameResult, "np.ndarray | None"], None]
 
 
 class StopFlag(Protocol):
-    """Anything with ``is_set()``, e.g. a ``threading.Event`` set by a GUI's stop button."""
+    """Anything with ``is_set()``, e.g. a ``threading.Event`` set by a GUI's stop button.
+
+    A flag with a ``signal_name`` attribute (e.g. ``"SIGTERM"``) names the signal that set it in the outcome.
+    """
 
     def is_set(self) -> bool: ...
 
@@ -162,16 +167,52 @@ def run(
         for sink in sinks:
             stack.enter_context(sink.open(info))
         stats.started_s = time.perf_counter()
-        while max_frames is None or stats.frames < max_frames:
-            if stop is not None and stop.is_set():
-                break
-            start = time.perf_counter()
-            frame = source.read()
-            if frame is None:
-                return stats.summary(stopped_early=False)
-            read_ms = (time.perf_counter() - start) * 1000.0
-            result, annotated = process_frame(pipeline, frame, renderer, sinks, read_ms)
-            stats.add(frame, result)
-            if on_frame is not None:
-                on_frame(frame, result, annotated)
-    return stats.summary(stopped_early=True)
+        try:
+            stopped_early = _loop(pipeline, source, sinks, stats, max_frames, renderer, on_frame, stop)
+        except BaseException as error:
+            _end(sinks, outcome_of_error(error, stats.frames))
+            raise
+        summary = stats.summary(stopped_early=stopped_early)
+        if stop is not None and stop.is_set():
+            _end(sinks, RunOutcome("interrupted", summary.frames, signal=getattr(stop, "signal_name", None)))
+        else:
+            _end(sinks, RunOutcome("finished", summary.frames))
+    return summary
+
+
+def outcome_of_error(error: BaseException, frames: int) -> RunOutcome:
+    """How a run that raised ``error`` after ``frames`` frames ended: Ctrl-C interrupts, the rest fails."""
+    if isinstance(error, KeyboardInterrupt):
+        return RunOutcome("interrupted", frames, signal="SIGINT")
+    return RunOutcome("failed", frames, error=one_line(error))
+
+
+def _end(sinks: Sequence[Sink], outcome: RunOutcome) -> None:
+    for sink in sinks:
+        sink.end(outcome)
+
+
+def _loop(
+    pipeline: Pipeline,
+    source: FrameSource,
+    sinks: Sequence[Sink],
+    stats: RunStats,
+    max_frames: int | None,
+    renderer: Renderer | None,
+    on_frame: FrameCallback | None,
+    stop: StopFlag | None,
+) -> bool:
+    """Read and process frames until the source ends (False) or ``max_frames``/``stop`` ends it (True)."""
+    while max_frames is None or stats.frames < max_frames:
+        if stop is not None and stop.is_set():
+            return True
+        start = time.perf_counter()
+        frame = source.read()
+        if frame is None:
+            return False
+        read_ms = (time.perf_counter() - start) * 1000.0
+        result, annotated = process_frame(pipeline, frame, renderer, sinks, read_ms)
+        stats.add(frame, result)
+        if on_frame is not None:
+            on_frame(frame, result, annotated)
+    return True

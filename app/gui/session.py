@@ -18,7 +18,7 @@ from app.core.errors import SourceError
 from app.core.pipeline import Pipeline
 from app.core.render import Renderer
 from app.core.runner import process_frame
-from app.core.sinks import CsvSink, Sink, VideoRecorder
+from app.core.sinks import CsvSink, RunOutcome, Sink, VideoRecorder
 from app.core.sources import FrameSource, make_source
 from app.core.types import Frame, FrameResult, PipelineInfo, SourceInfo
 
@@ -169,11 +169,14 @@ class Session:
         self._sinks = tuple(sinks)
         self._written = tuple(path for sink in sinks for path in _paths_of(sink))
 
-    def stop_outputs(self) -> tuple[Path, ...]:
-        """Finalise the open outputs (all of them, even if one fails: then SinkError); returns their paths."""
+    def stop_outputs(self, outcome: RunOutcome | None = None) -> tuple[Path, ...]:
+        """Finalise the open outputs (all of them, even if one fails: then SinkError), their metadata saying
+        how the run ended; returns their paths."""
         if self._outputs is None:
             return ()
-        outputs, self._outputs, self._sinks = self._outputs, None, ()
+        outputs, self._outputs, sinks, self._sinks = self._outputs, None, self._sinks, ()
+        for sink in sinks if outcome is not None else ():
+            sink.end(outcome)
         outputs.close()
         return self._written
 

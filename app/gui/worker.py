@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.core.config import PipelineConfig
 from app.core.errors import AppError
+from app.core.sinks import RunOutcome
 from app.core.types import Frame
 from app.gui.catalog import Capabilities, probe_capabilities, with_default_weights
 from app.gui.mailbox import Mailbox
@@ -338,11 +339,12 @@ class PipelineWorker(QObject):
         if self._outputs.any:
             self.session.start_outputs(self._outputs)
 
-    def _finish_outputs(self, cancelled: bool) -> None:
+    def _finish_outputs(self, cancelled: bool, error: str | None = None) -> None:
         """Close the outputs of the run (raises SinkError after closing them all) and report it."""
         frames = self._run_frames
+        ended = "failed" if error is not None else "interrupted" if cancelled else "finished"
         try:
-            paths = self.session.stop_outputs()
+            paths = self.session.stop_outputs(RunOutcome(ended, frames, error=error))
         finally:
             if self._pending_config is not None:
                 self._apply_timer.start()
@@ -373,7 +375,7 @@ class PipelineWorker(QObject):
             self._set_state(State.PAUSED)
         if self.session.writing:
             try:
-                self._finish_outputs(cancelled=True)
+                self._finish_outputs(cancelled=True, error=message)
             except AppError as error:
                 message = f"{message}; {error}"
         self.error.emit(message)

@@ -8,7 +8,10 @@ random weights, so ``--min-pose-score 0`` keeps its (meaningless) poses in the C
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
+import shutil
 
 import cv2
 import pytest
@@ -72,7 +75,8 @@ def test_end_to_end_with_the_offline_detector(tmp_path, capsys):
     meta = json.loads(metadata_path(out_csv).read_text())
     assert meta["pipeline"]["detector"] == "hog" and meta["pipeline"]["detector_is_fallback"] is True
     assert meta["pipeline"]["model"] == "edite_hrnet_tiny" and meta["run"]["frames"] == 6
-    assert meta["source"]["nominal_fps"] == pytest.approx(10.0) and meta["finished"] is True
+    assert meta["source"]["nominal_fps"] == pytest.approx(10.0)
+    assert meta["outcome"] == {"ended": "finished", "frames": 6, "signal": None, "error": None}
 
     assert _video(out_video) == (6, pytest.approx(10.0), (640, 480))
 
@@ -109,6 +113,7 @@ def test_truncated_video_keeps_what_was_written(tmp_path, capsys):
     meta = json.loads(metadata_path(out_csv).read_text())
     processed = meta["run"]["frames"]
     assert 0 < processed < CLIP_FRAMES
+    assert meta["outcome"]["ended"] == "failed" and "truncated" in meta["outcome"]["error"]
     header, rows = _csv_rows(out_csv)
     assert header == list(COLUMNS)
     assert sorted({int(row[0]) for row in rows}) == list(range(processed))  # one person per frame
@@ -130,8 +135,10 @@ def test_output_path_that_cannot_be_written(tmp_path, capsys, flag):
 
 
 def test_recording_with_an_unknown_container(tmp_path, capsys):
-    code, _, err = _run(capsys, str(CLIP), *FAST, "--max-frames", "1", "--record", str(tmp_path / "out.mkv"))
-    _assert_one_error_line(code, err, "out.mkv", ".mp4")
+    code, out, err = _run(capsys, str(CLIP), *FAST, "--max-frames", "1", "--csv", str(tmp_path / "ok.csv"),
+                          "--record", str(tmp_path / "out.xyz"))
+    _assert_one_error_line(code, err, "--record", "out.xyz", ".mp4")
+    assert out == "" and not any(tmp_path.iterdir())  # refused before the model loaded; no CSV left behind
 
 
 @pytest.mark.parametrize("content", [b"definitely not a checkpoint", None], ids=["garbage", "missing"])
@@ -166,3 +173,60 @@ def test_detection_schedule_flags_reach_the_pipeline_settings():
     args = main.build_parser().parse_args(["run", str(CLIP), "--detect-every", "7", "--background-lag", "0"])
     detector = config_from_args(args).detector
     assert (detector.detect_every, detector.background_lag) == (7, 0)
+
+
+# -- output safety (issue 14): refused before any work, the input never touched -------------------------
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(("flag", "alias"), [("--record", "same"), ("--csv", "same"),
+                                             ("--record", "hardlink"), ("--record", "symlink")])
+def test_an_output_on_the_input_is_refused_and_the_input_kept(tmp_path, capsys, flag, alias):
+    source = tmp_path / "in.mp4"
+    shutil.copy(CLIP, source)
+    before = _sha(source)
+    target = source if alias == "same" else tmp_path / "alias.mp4"
+    if alias == "hardlink":
+        os.link(source, target)
+    elif alias == "symlink":
+        target.symlink_to(source)
+    if flag == "--csv":
+        target = tmp_path / "in.csv"
+        target.symlink_to(source)
+    code, out, err = _run(capsys, str(source), *FAST, flag, str(target))
+    _assert_one_error_line(code, err, flag, "is the input", "in.mp4")
+    assert out == "" and _sha(source) == before
+
+
+def test_the_same_file_for_csv_and_recording_is_refused(tmp_path, capsys):
+    out_csv = tmp_path / "x.csv"
+    (tmp_path / "x.mp4").symlink_to(out_csv)
+    record = tmp_path / "x.mp4"
+    code, out, err = _run(capsys, str(CLIP), *FAST, "--csv", str(out_csv), "--record", str(record))
+    _assert_one_error_line(code, err, "--record", "--csv writes the same file")
+    assert out == "" and not out_csv.exists()
+
+
+def test_an_earlier_good_output_survives_a_failed_run(tmp_path, capsys):
+    out_csv = tmp_path / "keep.csv"
+    out_csv.write_text("earlier results\n")
+    code, _, err = _run(capsys, str(tmp_path / "absent.mp4"), *FAST, "--csv", str(out_csv))
+    _assert_one_error_line(code, err, "absent.mp4")
+    assert out_csv.read_text() == "earlier results\n" and [p.name for p in tmp_path.iterdir()] == ["keep.csv"]
+
+
+@pytest.mark.parametrize(("flag", "folder", "cause"), [("--record", "/sys", "is not writable"),
+                                                       ("--csv", "/proc", "does not take new files")])
+def test_system_folders_name_the_real_cause(capsys, flag, folder, cause):
+    name = "out.mp4" if flag == "--record" else "out.csv"
+    code, out, err = _run(capsys, str(CLIP), *FAST, flag, f"{folder}/{name}")
+    _assert_one_error_line(code, err, f"folder '{folder}' {cause}")
+    assert out == ""
+
+
+def test_a_300_character_file_name_is_one_line(tmp_path, capsys):
+    code, _, err = _run(capsys, str(tmp_path / ("v" * 300 + ".mp4")), *FAST)
+    _assert_one_error_line(code, err, "file name is too long")
+    code, _, err = _run(capsys, str(CLIP), *FAST, "--csv", str(tmp_path / ("c" * 300 + ".csv")))
+    _assert_one_error_line(code, err, "--csv", "file name is too long (304 characters")

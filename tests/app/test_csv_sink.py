@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_metadata_json_describes_the_run(tmp_path):
     tiny_run(out)
     meta = json.loads(metadata_path(out).read_text())
     assert meta["app"]["version"] == app.__version__
-    assert meta["finished"] is True
+    assert meta["outcome"] == {"ended": "finished", "frames": 4, "signal": None, "error": None}
     assert meta["source"] == {"spec": "scene:4", "kind": "video", "width": 640, "height": 480,
                               "nominal_fps": 10.0, "frame_count": 4, "is_live": False}
     assert meta["run"]["frames"] == 4 and meta["run"]["dropped_frames"] == 0
@@ -108,14 +109,22 @@ def test_rows_are_on_disk_after_each_frame(tmp_path):
     scene = Scene([], size=(64, 48))
     source = SceneSource(scene, 3).open()
     pipeline = Pipeline(estimator=ScriptedEstimator(scene), detector=ScriptedDetector(scene))
+    out.write_text("an earlier good file\n")
     sink = CsvSink(out).open(pipeline.run_info(source))
+    partial = sink.partial_path
+    assert partial.parent == tmp_path and partial.name.startswith("live.partial-")
     for index in range(2):
         sink.write(scene.frame(index), _result(index, people=2))
-        lines = out.read_text().splitlines()  # read back while the sink is still open
+        lines = partial.read_text().splitlines()  # what a killed run leaves: whole lines only
         assert len(lines) == 1 + (index + 1) * 2 * 17
+        assert out.read_text() == "an earlier good file\n"  # untouched until the run ends
+    scratch = next(tmp_path.glob("live.meta.partial-*.json"))  # the metadata of a run still going
+    assert json.loads(scratch.read_text())["outcome"]["ended"] is None
     assert lines[1] == "0,0.000000,1,nose,10.00,10.00,0.5000,10.25,10.25,1.00,2.00,30.00,40.00,0.7500"
     sink.close()
     sink.close()  # idempotent
+    assert out.read_text().splitlines() == lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.csv", "live.meta.json"]
 
 
 @pytest.mark.parametrize("where", ["missing-folder", "is-a-folder"])
@@ -127,3 +136,16 @@ def test_unwritable_path_is_named(tmp_path, where):
     with pytest.raises(SinkError, match="cannot write CSV"):
         CsvSink(path).open(pipeline.run_info(source))
 
+
+
+def test_the_source_is_never_overwritten(tmp_path):
+    scene = Scene([])
+    source = SceneSource(scene, 1).open()
+    pipeline = Pipeline(estimator=ScriptedEstimator(scene), detector=ScriptedDetector(scene))
+    info = pipeline.run_info(source)
+    precious = tmp_path / "input.csv"
+    precious.write_text("precious\n")
+    info = replace(info, source=replace(info.source, spec=str(precious)))
+    with pytest.raises(SinkError, match="is the input"):
+        CsvSink(precious).open(info)
+    assert precious.read_text() == "precious\n" and [p.name for p in tmp_path.iterdir()] == ["input.csv"]

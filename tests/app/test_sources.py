@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import socket
 import threading
 from pathlib import Path
 
@@ -11,7 +12,17 @@ import numpy as np
 import pytest
 from support import REPO_ROOT
 
-from app.core.sources import CameraSource, FrameSource, ImageSource, SourceError, VideoFileSource, make_source
+from app.core.sources import (
+    CameraSource,
+    FrameSource,
+    ImageSource,
+    SourceError,
+    StreamSource,
+    VideoFileSource,
+    is_url,
+    make_source,
+    open_source,
+)
 
 CLIP = REPO_ROOT / "assets" / "samples" / "pedestrians.mp4"
 VFR_CLIP = REPO_ROOT / "tests" / "data" / "app" / "vfr_12frames.mp4"
@@ -231,3 +242,38 @@ def test_make_source_picks_the_implementation(tmp_path):
     assert isinstance(make_source(tmp_path), ImageSource)
     assert isinstance(make_source(str(tmp_path / "still.jpg")), ImageSource)
     assert isinstance(make_source(str(CLIP)), VideoFileSource)
+
+
+# -- URLs and awkward paths (issue 14) -------------------------------------------------------------------
+@pytest.mark.parametrize(("spec", "live"), [("rtsp://127.0.0.1:8554/cam", True),
+                                            ("RTSP://user:pw@host/a", True),
+                                            ("http://127.0.0.1:8000/clip.mp4", False),
+                                            ("https://example.invalid/x", False)])
+def test_urls_are_streams_kept_as_typed(spec, live):
+    source = make_source(spec)
+    assert isinstance(source, StreamSource) and source.spec == spec and source.url == spec
+    assert source._is_live(frame_count=100) is live
+
+
+@pytest.mark.parametrize("spec", ["clip.mp4", "C:/videos/a.mp4", "file.rtsp", "notascheme://x", "rtsp:/one"])
+def test_paths_are_not_urls(spec):
+    assert not is_url(spec)
+
+
+def test_a_refused_loopback_stream_names_the_url():
+    port = _free_loopback_port()
+    with pytest.raises(SourceError, match=f"cannot open stream 'http://127.0.0.1:{port}/x.mp4': no answer"):
+        open_source(f"http://127.0.0.1:{port}/x.mp4")
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:  # bound then closed: nothing listens there afterwards
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_300_character_name_is_one_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="file name is too long"):
+        open_source(tmp_path / ("v" * 300 + ".mp4"))
+    with pytest.raises(SourceError, match="file name is too long"):
+        VideoFileSource(tmp_path / ("v" * 300 + ".mp4")).open()

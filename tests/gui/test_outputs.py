@@ -71,7 +71,8 @@ def test_process_whole_file_writes_csv_and_recording_like_main_run(qtbot, window
     assert ours.keys() == theirs.keys()
     assert ours["settings"] == theirs["settings"] == PipelineConfig.to_dict(fast_config)
     assert ours["run"]["frames"] == theirs["run"]["frames"] == CLIP_FRAMES
-    assert ours["finished"] and ours["pipeline"]["model"] == "edite_hrnet_tiny"
+    assert ours["outcome"]["ended"] == theirs["outcome"]["ended"] == "finished"
+    assert ours["pipeline"]["model"] == "edite_hrnet_tiny"
 
 
 def test_closing_during_processing_leaves_valid_files(qtbot, window, long_clip, tmp_path):
@@ -90,7 +91,9 @@ def test_closing_during_processing_leaves_valid_files(qtbot, window, long_clip, 
     assert tuple(rows[0]) == COLUMNS and all(len(row) == len(COLUMNS) for row in rows)
     assert 3 <= len(frames) < 60 and len(rows) - 1 == len(frames) * KEYPOINTS
     metadata = json.loads(metadata_path(csv_path).read_text())
-    assert metadata["finished"] and metadata["run"]["frames"] == len(frames)
+    assert metadata["outcome"] == {"ended": "interrupted", "frames": len(frames), "signal": None,
+                                   "error": None}
+    assert metadata["run"]["frames"] == len(frames)
     assert video_frame_count(video_path) == len(frames)
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from app.core.sinks.base import Sink
     from app.core.sources.base import FrameSource
     from app.core.types import Frame, FrameResult, SourceInfo
+    from pose.skeleton import Skeleton
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -96,32 +97,40 @@ def run(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace) -> tuple[RunSummary, list[Sink]]:
     from app.core.pipeline import Pipeline
-    from app.core.sinks import CsvSink, VideoRecorder
-    from app.core.sinks.metadata import check_writable
+    from app.core.sinks.outputs import check_outputs
     from app.core.sources import open_source
+    from pose.skeleton import COCO
 
     config = config_from_args(args)
-    for flag, value in (("--max-frames", args.max_frames), ("--threads", args.threads)):
-        if value is not None and value < 1:
-            raise ValueError(f"{flag} must be >= 1, got {value}")
+    planned = _sinks(args, COCO)  # checked before anything loads; made again with the model's skeleton
+    check_outputs([output for sink in planned for output in sink.outputs()], inputs=_input_files(args))
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.csv:
-        check_writable(args.csv, "CSV")
-    if args.record:
-        check_writable(args.record, "recording")
     with open_source(args.source, fps=args.fps) as source:
         pipeline = Pipeline(config)
         _print_setup(pipeline, source.info)
-        sinks: list[Sink] = []
-        if args.csv:
-            sinks.append(CsvSink(args.csv, pipeline.skeleton))
-        if args.record:
-            sinks.append(VideoRecorder(args.record))
+        sinks = _sinks(args, pipeline.skeleton)
         summary = _run_with_progress(pipeline, source, sinks, args)
     return summary, sinks
+
+
+def _sinks(args: argparse.Namespace, skeleton: Skeleton) -> list[Sink]:
+    """The outputs the command line asks for (unopened)."""
+    from app.core.sinks import CsvSink, VideoRecorder
+
+    sinks: list[Sink] = []
+    if args.csv:
+        sinks.append(CsvSink(args.csv, skeleton, label="--csv"))
+    if args.record:
+        sinks.append(VideoRecorder(args.record, label="--record"))
+    return sinks
+
+
+def _input_files(args: argparse.Namespace) -> list[str]:
+    """Every file the run reads, which no output may overwrite."""
+    return [path for path in (args.source, args.weights, args.detector_weights) if path]
 
 
 def _run_with_progress(
@@ -225,5 +234,5 @@ def _print_summary(summary: RunSummary, sinks: list[Sink]) -> None:
             print(f"wrote {sink.path} and {sink.metadata_path}")
         elif isinstance(sink, VideoRecorder):
             dropped = f", {sink.dropped_frames} dropped" if sink.dropped_frames else ""
-            print(f"wrote {sink.path} ({sink.codec}, {sink.fourcc}, {sink.frames_written} frames at "
-                  f"{sink.fps:.3g} fps{dropped})")
+            print(f"wrote {sink.path} ({sink.codec}, {sink.encoder}, {sink.size[0]}x{sink.size[1]}, "
+                  f"{sink.frames_written} frames{dropped})")

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
 from types import TracebackType
+from typing import Literal
 
 import numpy as np
 
 from app.core.errors import SinkError
+from app.core.sinks.outputs import Output
 from app.core.types import Frame, FrameResult, RunInfo
 
-__all__ = ["Sink", "SinkError"]
+__all__ = ["RunOutcome", "Sink", "SinkError"]
+
+Ended = Literal["finished", "interrupted", "failed"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, as the metadata records it.
+
+    Attributes:
+        ended: ``"finished"`` (the source ended, or ``max_frames`` was reached), ``"interrupted"`` (a signal
+            or a stop request) or ``"failed"`` (an error, e.g. a truncated source).
+        frames: frames processed.
+        signal: the signal's name (``"SIGTERM"``) when one interrupted the run, else None.
+        error: the error's one-line message when the run failed, else None.
+    """
+
+    ended: Ended
+    frames: int
+    signal: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 class Sink(ABC):
@@ -20,12 +46,21 @@ class Sink(ABC):
     is called once per processed frame in order, and ``close`` finalises the output so that it stays valid
     even when the run stopped on an error or Ctrl-C. ``with sink.open(info): ...`` closes it for you.
 
+    The run loop calls :meth:`end` with the :class:`RunOutcome` just before ``close``; files are written
+    under a temporary name and moved into place by ``close`` (:mod:`app.core.sinks.outputs`).
+
     Attributes:
         needs_annotated: True when ``write`` needs the rendered overlay (the run loop renders only if some
             consumer asks for it).
+        outcome: how the run ended, once :meth:`end` was called (None before).
     """
 
     needs_annotated: bool = False
+    outcome: RunOutcome | None = None
+
+    @abstractmethod
+    def outputs(self) -> tuple[Output, ...]:
+        """The files this sink writes, for :func:`~app.core.sinks.outputs.check_outputs`."""
 
     @abstractmethod
     def open(self, info: RunInfo) -> Sink:
@@ -34,6 +69,10 @@ class Sink(ABC):
     @abstractmethod
     def write(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None = None) -> None:
         """Add one processed frame; ``annotated`` is the ``(H, W, 3)`` BGR overlay if ``needs_annotated``."""
+
+    def end(self, outcome: RunOutcome) -> None:
+        """Record how the run ended (before ``close``)."""
+        self.outcome = outcome
 
     @abstractmethod
     def close(self) -> None:

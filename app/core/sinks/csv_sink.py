@@ -4,9 +4,11 @@ Columns, in this order (pixels, origin top-left, x right, y down; COCO keypoint 
 
     frame,time_s,track_id,keypoint,x,y,score,x_smooth,y_smooth,box_x1,box_y1,box_x2,box_y2,box_score
 
-Rows are flushed after every frame, so a crash loses at most the frame being written. The metadata file
-(``<name>.meta.json``) is written when the CSV opens and rewritten (atomically) when it closes, with the
-number of frames, the measured frame rate and the dropped-frame count.
+Rows go to ``NAME.partial-XXXXXX.csv`` beside the target and are flushed after every frame, so a killed run
+leaves that file whole up to its last line; ``close`` moves it into place (:mod:`app.core.sinks.outputs`).
+The metadata file (``<name>.meta.json``) is written when the CSV is in place, with the number of frames, the
+measured frame rate, the dropped-frame count and how the run ended (until then a scratch copy with
+``"ended": null`` sits beside it).
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from typing import IO, Any
 import numpy as np
 
 from app.core.sinks.base import Sink, SinkError
-from app.core.sinks.metadata import RunMetadata, check_writable
+from app.core.sinks.metadata import RunMetadata
+from app.core.sinks.outputs import (
+    CSV_SUFFIXES,
+    METADATA_SUFFIXES,
+    Output,
+    check_outputs,
+    commit_partial,
+    discard_partial,
+    reserve_partial,
+    shown,
+)
 from app.core.types import Frame, FrameResult, RunInfo
 from pose.skeleton import COCO, Skeleton
 
@@ -53,40 +65,73 @@ def result_rows(result: FrameResult, skeleton: Skeleton = COCO) -> list[list[obj
 
 
 class CsvSink(Sink):
-    """Writes the keypoints of every processed frame to ``path`` (and ``<stem>.meta.json`` beside it)."""
+    """Writes the keypoints of every processed frame to ``path`` (and ``<stem>.meta.json`` beside it).
 
-    def __init__(self, path: str | Path, skeleton: Skeleton = COCO) -> None:
+    Args:
+        path: the CSV file (``.csv``).
+        skeleton: keypoint names for the ``keypoint`` column.
+        label: how messages name this output (the CLI passes ``"--csv"``).
+    """
+
+    def __init__(self, path: str | Path, skeleton: Skeleton = COCO, label: str = "CSV") -> None:
         self.path = Path(path)
         self.metadata_path = metadata_path(self.path)
         self.skeleton = skeleton
+        self.label = label
+        self.partial_path: Path | None = None
+        self._metadata_scratch: Path | None = None
         self._file: IO[str] | None = None
         self._writer: Any = None  # a csv.writer (its type is private to the csv module)
         self._metadata: RunMetadata | None = None
 
+    def outputs(self) -> tuple[Output, ...]:
+        return (Output(self.label, self.path, CSV_SUFFIXES),
+                Output(f"metadata of {self.label}", self.metadata_path, METADATA_SUFFIXES))
+
     def open(self, info: RunInfo) -> CsvSink:
-        check_writable(self.path, "CSV")
-        check_writable(self.metadata_path, "metadata")
+        check_outputs(self.outputs(), inputs=[info.source.spec])
+        self.partial_path = reserve_partial(self.path)
         try:
-            self._file = self.path.open("w", newline="", encoding="utf-8")
-        except OSError as error:
-            raise SinkError(f"cannot write CSV '{self.path}': {error.strerror or error}") from error
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(COLUMNS)
-        self._file.flush()
-        self._metadata = RunMetadata(info, outputs={"csv": self.path.name, "columns": list(COLUMNS)})
-        self._metadata.save(self.metadata_path)
+            self._file = self.partial_path.open("w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(COLUMNS)
+            self._file.flush()
+            self._metadata = RunMetadata(info, outputs={"csv": self.path.name, "columns": list(COLUMNS)})
+            self._metadata_scratch = reserve_partial(self.metadata_path)
+            self._metadata.write_to(self._metadata_scratch)
+        except (OSError, SinkError) as error:
+            self._discard()
+            if isinstance(error, SinkError):
+                raise
+            reason = error.strerror or error
+            raise SinkError(f"cannot write {self.label} '{shown(self.path)}': {reason}") from error
         return self
 
     def write(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None = None) -> None:
         if self._file is None:
-            raise SinkError(f"CSV '{self.path}' is not open")
+            raise SinkError(f"{self.label} '{shown(self.path)}' is not open")
         self._writer.writerows(result_rows(result, self.skeleton))
         self._file.flush()
         self._metadata.count_frame(time.monotonic(), frame.dropped_frames)
 
     def close(self) -> None:
+        """Move the CSV into place, then write the metadata beside it (with :attr:`outcome`)."""
         if self._file is None:
             return
         self._file.close()
         self._file = None
-        self._metadata.save(self.metadata_path, finished=True)
+        commit_partial(self.partial_path, self.path)
+        self.partial_path = None
+        self._metadata.save(self.metadata_path, self.outcome)
+        discard_partial(self._metadata_scratch)
+        self._metadata_scratch = None
+
+    def _discard(self) -> None:
+        """Remove what a failed ``open`` created."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        for partial in (self.partial_path, self._metadata_scratch):
+            if partial is not None:
+                discard_partial(partial)
+        self.partial_path = self._metadata_scratch = None

@@ -1,29 +1,18 @@
-"""The metadata JSON written beside outputs, and the output-path checks every file sink shares."""
+"""The metadata JSON written beside the CSV: what a run used, how far it got and how it ended."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import math
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
 import app
-from app.core.sinks.base import SinkError
+from app.core.sinks.base import RunOutcome, SinkError
+from app.core.sinks.outputs import commit_partial, discard_partial, reserve_partial, shown
 from app.core.types import RunInfo
-
-
-def check_writable(path: str | Path, what: str) -> None:
-    """Raise :class:`SinkError` naming ``path`` unless a file can be created there (nothing is created)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise SinkError(f"cannot write {what} '{path}': it is a folder; give a file name")
-    if not folder.is_dir():
-        raise SinkError(f"cannot write {what} '{path}': folder '{folder}' does not exist")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise SinkError(f"cannot write {what} '{path}': permission denied")
 
 
 class RunMetadata:
@@ -57,24 +46,27 @@ class RunMetadata:
             return None
         return (self.frames - 1) / (self._last_s - self._first_s)
 
-    def to_dict(self, finished: bool = False) -> dict[str, object]:
+    def to_dict(self, outcome: RunOutcome | None = None) -> dict[str, object]:
+        """JSON-ready data; ``outcome`` None (the run is still going, or was killed): ``ended`` is null."""
         source = self.info.source
+        ended = outcome.to_dict() if outcome is not None else {
+            "ended": None, "frames": self.frames, "signal": None, "error": None}
         return {
             "app": {"name": "edite-pose", "version": app.__version__, "python": platform.python_version()},
             "started_utc": self.started.isoformat(timespec="seconds"),
-            "finished": finished,
+            "outcome": ended,
             "source": {
                 "spec": source.spec,
                 "kind": source.kind,
                 "width": source.size[0],
                 "height": source.size[1],
-                "nominal_fps": source.fps,
+                "nominal_fps": _finite(source.fps),
                 "frame_count": source.frame_count,
                 "is_live": source.is_live,
             },
             "run": {
                 "frames": self.frames,
-                "measured_fps": self.measured_fps,
+                "measured_fps": _finite(self.measured_fps),
                 "dropped_frames": self.dropped_frames,
             },
             "pipeline": dataclasses.asdict(self.info.pipeline),
@@ -82,12 +74,26 @@ class RunMetadata:
             "outputs": self.outputs,
         }
 
-    def save(self, path: str | Path, finished: bool = False) -> None:
-        """Write the JSON atomically (a reader never sees a half-written file)."""
+    def save(self, path: str | Path, outcome: RunOutcome | None = None) -> None:
+        """Write the JSON (strict: no NaN or Infinity) to ``path`` atomically (never half a file)."""
         path = Path(path)
-        temporary = path.with_name(f".{path.name}.tmp")
+        partial = reserve_partial(path)
         try:
-            temporary.write_text(json.dumps(self.to_dict(finished), indent=2) + "\n", encoding="utf-8")
-            os.replace(temporary, path)
+            self.write_to(partial, outcome)
+        except SinkError:
+            discard_partial(partial)
+            raise
+        commit_partial(partial, path)
+
+    def write_to(self, path: Path, outcome: RunOutcome | None = None) -> None:
+        """Write the JSON to ``path`` in place (for a scratch file only: see :meth:`save`)."""
+        text = json.dumps(self.to_dict(outcome), indent=2, allow_nan=False) + "\n"
+        try:
+            path.write_text(text, encoding="utf-8")
         except OSError as error:
-            raise SinkError(f"cannot write metadata '{path}': {error.strerror or error}") from error
+            raise SinkError(f"cannot write metadata '{shown(path)}': {error.strerror or error}") from error
+
+
+def _finite(value: float | None) -> float | None:
+    """``value``, or None for a missing or non-finite number (JSON has no Infinity)."""
+    return value if value is not None and math.isfinite(value) else None

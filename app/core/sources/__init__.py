@@ -1,24 +1,28 @@
 """Frame sources: video files, cameras, images and image folders behind one interface (:class:`FrameSource`).
 
-``open_source(spec)`` picks the implementation: an int (or a string of digits) is a camera index, a folder
-is an image sequence, a file with an image suffix is one image, anything else is read as a video file.
+``open_source(spec)`` picks the implementation: an int (or a string of digits) is a camera index, a URL
+(``rtsp://``, ``http(s)://``, ...) a network stream, a folder an image sequence, a file with an image suffix
+one image; anything else is read as a video file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.errors import path_problem, shown
 from app.core.sources.base import FrameSource, SourceError
 from app.core.sources.camera import CameraSource
 from app.core.sources.images import IMAGE_SUFFIXES, ImageSource
-from app.core.sources.video import VideoFileSource
+from app.core.sources.video import StreamSource, VideoFileSource, is_url
 
 __all__ = [
     "CameraSource",
     "FrameSource",
     "ImageSource",
     "SourceError",
+    "StreamSource",
     "VideoFileSource",
+    "is_url",
     "make_source",
     "open_source",
 ]
@@ -28,8 +32,14 @@ def make_source(spec: str | int | Path, fps: float | None = None) -> FrameSource
     """The right (unopened) source for ``spec``; ``fps`` sets the frame rate of an image folder."""
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
         return CameraSource(int(spec))
+    if isinstance(spec, str) and is_url(spec):
+        return StreamSource(spec)
     path = Path(spec)
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+    try:
+        is_dir = path.is_dir()
+    except OSError as error:  # e.g. a name over 255 bytes
+        raise SourceError(f"cannot open '{shown(path)}': {path_problem(error)}") from error
+    if is_dir or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path, fps=fps)
     return VideoFileSource(path)
 

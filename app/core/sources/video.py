@@ -1,4 +1,4 @@
-"""Video files read with OpenCV's FFmpeg backend; timestamps come from the container."""
+"""Video files and network streams (RTSP, HTTP) read with OpenCV's FFmpeg backend; container timestamps."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 import cv2
 
+from app.core.cvlog import opencv_quiet
+from app.core.errors import path_problem, shown
 from app.core.sources.base import FrameSource, SourceError
 from app.core.types import Frame, SourceInfo
 
@@ -21,6 +23,8 @@ class VideoFileSource(FrameSource):
     the previous one. A file that stops well before its announced frame count raises :class:`SourceError`.
     """
 
+    kind = "video"
+
     def __init__(self, path: str | Path) -> None:
         super().__init__(str(path))
         self.path = Path(path)
@@ -28,19 +32,30 @@ class VideoFileSource(FrameSource):
         self._next_index = 0
         self._last_timestamp_s = -1.0
 
+    def _target(self) -> str:
+        """What FFmpeg opens, once checked to exist; raises :class:`SourceError`."""
+        name = f"cannot open video '{shown(self.path)}'"
+        try:
+            if not self.path.exists():
+                raise SourceError(f"{name}: no such file")
+            if not self.path.is_file():
+                raise SourceError(f"{name}: not a file")
+        except OSError as error:
+            raise SourceError(f"{name}: {path_problem(error)}") from error
+        return str(self.path)
+
+    def _unreadable(self) -> str:
+        return (f"cannot open video '{shown(self.path)}': not a video file, damaged, or a format FFmpeg "
+                "cannot read")
+
     def _open(self) -> SourceInfo:
-        if not self.path.exists():
-            raise SourceError(f"cannot open video '{self.path}': no such file")
-        if not self.path.is_file():
-            raise SourceError(f"cannot open video '{self.path}': not a file")
-        capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        with opencv_quiet():
+            capture = cv2.VideoCapture(self._target(), cv2.CAP_FFMPEG)
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         if not capture.isOpened() or width <= 0 or height <= 0:
             capture.release()
-            raise SourceError(
-                f"cannot open video '{self.path}': not a video file, damaged, or a format FFmpeg cannot read"
-            )
+            raise SourceError(self._unreadable())
         fps = capture.get(cv2.CAP_PROP_FPS)
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self._capture = capture
@@ -48,12 +63,15 @@ class VideoFileSource(FrameSource):
         self._last_timestamp_s = -1.0
         return SourceInfo(
             spec=self.spec,
-            kind="video",
+            kind=self.kind,
             size=(width, height),
             fps=fps if fps > 0 else None,
             frame_count=count if count > 0 else None,
-            is_live=False,
+            is_live=self._is_live(count),
         )
+
+    def _is_live(self, frame_count: int) -> bool:
+        return False
 
     def _read(self) -> Frame | None:
         ok, image = self._capture.read()
@@ -87,3 +105,37 @@ class VideoFileSource(FrameSource):
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+
+
+URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp")
+"""Network sources FFmpeg reads; a spec starting ``SCHEME://`` is a URL, never a path."""
+LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "tcp")
+
+
+def is_url(spec: str) -> bool:
+    """Whether ``spec`` is a network stream URL (``rtsp://...``, ``http(s)://...``: :data:`URL_SCHEMES`)."""
+    scheme, separator, _ = spec.partition("://")
+    return bool(separator) and scheme.lower() in URL_SCHEMES
+
+
+class StreamSource(VideoFileSource):
+    """A network stream or remote file by URL (kept as given: a path would turn ``//`` into ``/``).
+
+    RTSP, RTMP, SRT, UDP and TCP streams are live; HTTP(S) is live unless it announces a frame count.
+    """
+
+    kind = "stream"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+    def _target(self) -> str:
+        return self.url
+
+    def _unreadable(self) -> str:
+        return (f"cannot open stream '{shown(self.url)}': no answer, refused, or not a video stream "
+                "(check the address, the port and that the server is running)")
+
+    def _is_live(self, frame_count: int) -> bool:
+        return self.url.partition("://")[0].lower() in LIVE_SCHEMES or frame_count <= 0
