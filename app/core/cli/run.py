@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
 
 if TYPE_CHECKING:
-    import threading
-
     import numpy as np
 
+    from app.core.cli.stop_signals import SignalStop
     from app.core.config import PipelineConfig
     from app.core.pipeline import Pipeline
     from app.core.runner import RunSummary
@@ -78,24 +77,32 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit codes: 0 done, 1 an error (one line), 128 + the signal's number when SIGINT (130), SIGTERM (143)
+    or SIGHUP (129) stopped it: reading stops, every output is finished and closed, one line says so."""
     import logging
 
+    from app.core.cli.stop_signals import SignalStop
     from app.core.errors import AppError, one_line
 
-    try:
-        summary, sinks = _execute(args)
-    except (AppError, ValueError) as error:  # ValueError: an invalid setting, e.g. --detect-every 0
-        logging.getLogger(__name__).debug("full error", exc_info=error)
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted: the outputs written so far are complete and valid", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with SignalStop() as stop:
+        try:
+            summary, sinks = _execute(args, stop)
+        except (AppError, ValueError, OSError) as error:  # ValueError: an invalid setting
+            logging.getLogger(__name__).debug("full error", exc_info=error)
+            print(f"error: {one_line(error)}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("interrupted (SIGINT twice): stopped at once; the outputs were closed", file=sys.stderr)
+            return EXIT_INTERRUPTED
     _print_summary(summary, sinks)
+    if stop.signal_name is not None:
+        print(f"interrupted by {stop.signal_name} after {summary.frames} frames: stopped reading; the "
+              "outputs are finished and closed", file=sys.stderr)
+        return stop.exit_code
     return 0
 
 
-def _execute(args: argparse.Namespace) -> tuple[RunSummary, list[Sink]]:
+def _execute(args: argparse.Namespace, stop: SignalStop) -> tuple[RunSummary, list[Sink]]:
     from app.core.pipeline import Pipeline
     from app.core.sinks.outputs import check_outputs
     from app.core.sources import open_source
@@ -112,7 +119,7 @@ def _execute(args: argparse.Namespace) -> tuple[RunSummary, list[Sink]]:
         pipeline = Pipeline(config)
         _print_setup(pipeline, source.info)
         sinks = _sinks(args, pipeline.skeleton)
-        summary = _run_with_progress(pipeline, source, sinks, args)
+        summary = _run_with_progress(pipeline, source, sinks, args, stop)
     return summary, sinks
 
 
@@ -134,10 +141,8 @@ def _input_files(args: argparse.Namespace) -> list[str]:
 
 
 def _run_with_progress(
-    pipeline: Pipeline, source: FrameSource, sinks: list[Sink], args: argparse.Namespace
+    pipeline: Pipeline, source: FrameSource, sinks: list[Sink], args: argparse.Namespace, stop: SignalStop
 ) -> RunSummary:
-    import threading
-
     from tqdm import tqdm
 
     from app.core.render import Renderer
@@ -145,7 +150,6 @@ def _run_with_progress(
     total = source.frame_count if not source.is_live else None
     if total is not None and args.max_frames is not None:
         total = min(total, args.max_frames)
-    stop = threading.Event()
     window = _PreviewWindow(stop) if args.show else None
     renderer = Renderer(pipeline.config.render, pipeline.skeleton) if args.show else None
 
@@ -168,7 +172,7 @@ def _run_with_progress(
 class _PreviewWindow:
     """``--show``: an OpenCV window; q or Esc sets the stop flag. Disables itself if OpenCV has no GUI."""
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, stop: SignalStop) -> None:
         self._stop = stop
         self._enabled = _has_display()
         if not self._enabled:

@@ -1,10 +1,11 @@
 """Video encoders behind one small interface: H.264 through PyAV, MPEG-4 Part 2 / Motion JPEG through OpenCV.
 
-:func:`open_encoder` picks PyAV's libx264 for ``.mp4``, ``.m4v`` and ``.mov`` (yuv420p, CRF 23, no B-frames,
-a keyframe every 2 s, fragmented MP4: ``frag_keyframe+empty_moov+default_base_moof``, so a killed run leaves
-a file that plays up to its last fragment, and browsers play it). Each frame keeps its source timestamp, so
-variable frame rates survive. Only when PyAV cannot open an encoder does it fall back to OpenCV's ``mp4v``
-(constant rate, browsers refuse it), and says so once. ``.avi`` is Motion JPEG through OpenCV.
+:func:`open_encoder` picks PyAV's libx264 for ``.mp4``, ``.m4v`` and ``.mov``: yuv420p, CRF 23, no B-frames,
+a keyframe every 2 s, fragmented MP4 (``frag_keyframe+empty_moov+default_base_moof``, each fragment flushed
+to disk), so a killed run leaves a file that plays up to its last fragment, and browsers play it. Each frame
+keeps its source timestamp, so variable frame rates survive. Only when PyAV cannot open an encoder does it
+fall back to OpenCV's ``mp4v`` (constant rate, browsers refuse it), and says so once. ``.avi`` is Motion JPEG
+through OpenCV.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class PyAvEncoder:
         import av  # imported here: a missing or broken PyAV means the OpenCV fallback
 
         muxer = "mov" if path.suffix.lower() == ".mov" else "mp4"
-        self._container = av.open(str(path), mode="w", format=muxer, options={"movflags": FRAGMENTED_MP4})
+        self._container = av.open(str(path), mode="w", format=muxer,
+                                  options={"movflags": FRAGMENTED_MP4, "flush_packets": "1"})
         try:
             stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
                                                 options={"crf": str(CRF), "preset": PRESET})
