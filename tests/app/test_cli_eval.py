@@ -134,3 +134,16 @@ def test_unknown_model_exits_2_naming_it():
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("edite-pose eval: unknown model 'no_such_net'")
+
+
+def test_a_set_with_no_labelled_person_says_so_instead_of_ap_zero(tmp_path, capsys):
+    dataset = json.loads(TINY_ANN.read_text())
+    for annotation in dataset["annotations"]:
+        annotation["keypoints"] = [0] * len(annotation["keypoints"])
+        annotation["num_keypoints"] = 0
+    ann = tmp_path / "unlabelled.json"
+    ann.write_text(json.dumps(dataset))
+    code, out, err = _eval(capsys, "--model", "edite_hrnet_tiny", ann=ann)
+    assert code != 0 and out == ""
+    expected = f"edite-pose eval: no persons to score: no person in '{ann}' has a labelled keypoint"
+    assert err.strip() == expected

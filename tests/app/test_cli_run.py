@@ -13,7 +13,9 @@ import json
 import os
 import shutil
 
+import av
 import cv2
+import numpy as np
 import pytest
 from support import REPO_ROOT
 
@@ -151,11 +153,20 @@ def test_invalid_weights_file(tmp_path, capsys, content):
     assert not (tmp_path / "x.csv").exists()
 
 
-@pytest.mark.parametrize(("flag", "named"), [("--detect-every", "detect_every"),
-                                             ("--background-lag", "background_lag")])
-def test_invalid_setting(capsys, flag, named):
-    code, _, err = _run(capsys, str(CLIP), flag, "-1" if flag == "--background-lag" else "0")
-    _assert_one_error_line(code, err, named)
+@pytest.mark.parametrize(("flag", "value", "says"), [
+    ("--detect-every", "0", "must be >= 1"), ("--background-lag", "-1", "must be >= 0"),
+    ("--fps", "inf", "must be a finite number"), ("--fps", "nan", "must be a finite number"),
+    ("--fps", "0", "must be > 0"), ("--fps", "-1", "must be > 0"),
+    ("--threads", "100000", "must be in 1.."), ("--threads", "0", "must be in 1.."),
+    ("--max-frames", "0", "must be >= 1"), ("--smooth-strength", "2", "must be in [0, 1]"),
+    ("--min-pose-score", "-0.1", "must be in [0, 1]"), ("--detect-every", "two", "expected an integer"),
+])
+def test_invalid_setting_is_refused_at_parse_time_naming_the_flag(capsys, flag, value, says):
+    with pytest.raises(SystemExit) as stopped:
+        main.main(["run", str(CLIP), flag, value])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    assert f"error: argument {flag}: {says}" in err and "Traceback" not in err
 
 
 def test_show_without_a_display_warns_and_carries_on(capsys, monkeypatch):
@@ -230,3 +241,24 @@ def test_a_300_character_file_name_is_one_line(tmp_path, capsys):
     _assert_one_error_line(code, err, "file name is too long")
     code, _, err = _run(capsys, str(CLIP), *FAST, "--csv", str(tmp_path / ("c" * 300 + ".csv")))
     _assert_one_error_line(code, err, "--csv", "file name is too long (304 characters")
+
+
+def test_an_odd_sized_video_is_recorded_padded_and_said_once(tmp_path, capsys, caplog):
+    clip = tmp_path / "odd.mkv"  # lossless FFV1 keeps 17x13 (OpenCV's writers round it down)
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 17, 13, "bgr0"
+        for value in range(0, 200, 40):
+            image = np.full((13, 17, 3), value, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    out_video = tmp_path / "odd.mp4"
+    code, out, err = _run(capsys, str(clip), "--detector", "none", *FAST, "--record", str(out_video))
+    assert code == 0, err
+    padded = [message for message in caplog.messages if "padded" in message]
+    assert padded == ["recording 17x13 padded to 18x14 (H.264 needs even sizes)"]
+    assert "(H.264, libx264, 18x14, 5 frames)" in out
+    with av.open(str(out_video)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 18, 14)
+        assert sum(1 for _ in container.decode(stream)) == 5

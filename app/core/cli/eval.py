@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 EXIT_USAGE = 2
 
@@ -38,6 +39,12 @@ def format_table(stats: Mapping[str, float]) -> str:
     return "\n".join(lines)
 
 
+def labelled_persons(dataset: Mapping[str, Any]) -> int:
+    """Person annotations with at least one labelled keypoint (visibility > 0): what AP is scored on."""
+    return sum(1 for annotation in dataset["annotations"]
+               if annotation.get("category_id", 1) == 1 and any(annotation["keypoints"][2::3]))
+
+
 def _fail(error: Exception | str) -> int:
     print(f"edite-pose eval: {error}", file=sys.stderr)
     return EXIT_USAGE
@@ -46,9 +53,14 @@ def _fail(error: Exception | str) -> int:
 def run(args: argparse.Namespace) -> int:
     from app.core.weights import resolve_weights
     from pose.estimator import TopDownEstimator
-    from pose.evaluation import AnnotationError, evaluate
+    from pose.evaluation import AnnotationError, evaluate, load_coco_annotations
     from pose.models.registry import create_model
 
+    try:  # before the model loads: a set with nobody to score has no AP (not 0.0)
+        if labelled_persons(load_coco_annotations(args.ann)) == 0:
+            return _fail(f"no persons to score: no person in '{args.ann}' has a labelled keypoint")
+    except (FileNotFoundError, AnnotationError) as error:
+        return _fail(error)
     try:
         weights, input_size = resolve_weights(args.model, args.weights)  # the shipped weights by default
         model = create_model(args.model, weights=weights, input_size=input_size)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from app.core.cli.arg_types import float_in_range, int_in_range, max_threads, positive_float
 from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
 
 if TYPE_CHECKING:
@@ -27,10 +28,12 @@ WINDOW_TITLE = "edite-pose (q or Esc to stop)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE",
-                        help="video file, camera index (0, 1, ...), image file, or folder of images")
+                        help="video file, camera index (0, 1, ...), image file, folder of images, or "
+                             "stream URL (rtsp://..., http(s)://...)")
     parser.add_argument("--csv", metavar="FILE",
                         help="write keypoints to this CSV (and NAME.meta.json beside it)")
-    parser.add_argument("--record", metavar="FILE", help="record the annotated video to this .mp4/.avi file")
+    parser.add_argument("--record", metavar="FILE",
+                        help="record the annotated video: .mp4, .m4v, .mov (H.264) or .avi (Motion JPEG)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"pose model name (default {DEFAULT_MODEL})")
     parser.add_argument("--weights", metavar="FILE", help="pose model weights (.pth)")
     parser.add_argument("--detector", default="auto", choices=("auto", "yolo", "hog", "none"),
@@ -43,23 +46,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip flip-averaging: half the crops to pose (a crowd poses up to 2x faster; "
                         "one person on 2+ cores gains little, the flipped crop runs beside it)")
     parser.add_argument("--no-smooth", action="store_true", help="turn off Kalman smoothing")
-    parser.add_argument("--smooth-strength", type=float, default=0.5, metavar="S",
+    parser.add_argument("--smooth-strength", type=float_in_range(0.0, 1.0), default=0.5, metavar="S",
                         help="smoothing strength in [0, 1]: 0 follows the raw keypoints, 1 smooths most "
                              "(default 0.5)")
-    parser.add_argument("--detect-every", type=int, default=DEFAULT_DETECT_EVERY, metavar="K",
+    parser.add_argument("--detect-every", type=int_in_range(1), default=DEFAULT_DETECT_EVERY, metavar="K",
                         help="run the detector every K frames and follow people by their keypoints in "
                              f"between (default {DEFAULT_DETECT_EVERY}; 1 = every frame)")
-    parser.add_argument("--background-lag", type=int, default=DetectorConfig.background_lag, metavar="L",
+    parser.add_argument("--background-lag", type=int_in_range(0), default=DetectorConfig.background_lag,
+                        metavar="L",
                         help="while people are followed, a scheduled detection runs in the background and "
                              "newcomers join L frames later (default "
                              f"{DetectorConfig.background_lag}; 0 = on the frame itself, holding it up)")
-    parser.add_argument("--min-pose-score", type=float, default=DetectorConfig.min_pose_score, metavar="S",
+    parser.add_argument("--min-pose-score", type=float_in_range(0.0, 1.0),
+                        default=DetectorConfig.min_pose_score, metavar="S",
                         help="drop people whose mean keypoint score is below S, as false detections "
                              f"(default {DetectorConfig.min_pose_score})")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="CPU threads for the models (default: PyTorch's choice; 1 suits a busy CPU)")
-    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    parser.add_argument("--fps", type=float, help="frame rate of a folder of images (default 30)")
+    parser.add_argument("--threads", type=int_in_range(1, max_threads()), metavar="N",
+                        help="CPU threads for the models, 1 to 4 per core (default: PyTorch's choice; "
+                             "1 suits a busy CPU)")
+    parser.add_argument("--max-frames", type=int_in_range(1), metavar="N", help="stop after N frames")
+    parser.add_argument("--fps", type=positive_float,
+                        help="frame rate of an image or a folder of images, > 0 (default 30)")
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window")
 
 
