@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from pose.models.dynamic_conv import KernelAggregation
+from pose.models.fold import EXPORT_GRAPH_VERSION, prepare_for_export
 from pose.models.inference import StackedKernelAggregation, prepare_for_inference
 
 logger = logging.getLogger(__name__)
@@ -103,8 +104,9 @@ def cache_dir() -> Path:
 
 
 def export_onnx(model: nn.Module, input_hw: tuple[int, int]) -> bytes:
-    """ONNX bytes of the inference-prepared ``model``, dynamic batch axis (input ``x``, output ``y``)."""
-    prepared = prepare_for_inference(model).float().cpu()
+    """ONNX bytes of the inference-prepared ``model`` with the graph folds of :mod:`pose.models.fold`, dynamic
+    batch axis (input ``x``, output ``y``)."""
+    prepared = prepare_for_export(model).cpu()
     stack_dynamic_kernels(prepared)
     buffer = io.BytesIO()
     example = torch.zeros(2, 3, *input_hw)
@@ -225,7 +227,8 @@ def _run(session, batch: np.ndarray) -> np.ndarray:
 def _cached_export(model: nn.Module, cache: Path) -> bytes:
     """The ONNX bytes of ``model`` from ``cache``, exporting (and pruning the cache) on a miss."""
     input_hw = tuple(model.spec.input_size)
-    name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{_weights_digest(model)}.onnx"
+    graph = f"g{EXPORT_GRAPH_VERSION}"
+    name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{graph}-{_weights_digest(model)}.onnx"
     path = cache / name
     if path.is_file():
         return path.read_bytes()

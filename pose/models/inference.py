@@ -150,7 +150,8 @@ def fold_batchnorm(model: nn.Module) -> int:
 
 
 class ChannelAffine(nn.Module):
-    """A depthwise 1x1 conv with bias as ``x * weight + bias`` per channel: (B, C, H, W) -> same shape.
+    """A depthwise 1x1 conv with bias as ``x * weight + bias`` per channel: (B, C, H, W) -> same shape
+    (``x * weight`` once a graph fold has moved the bias elsewhere and set it to None).
 
     torch's CPU conv runs a depthwise 1x1 conv group by group on its slow path (one call per channel).
     """
@@ -164,7 +165,7 @@ class ChannelAffine(nn.Module):
         self.bias = nn.Parameter(bias.reshape(1, channels, 1, 1).clone(), requires_grad=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.addcmul(self.bias, x, self.weight)
+        return x * self.weight if self.bias is None else torch.addcmul(self.bias, x, self.weight)
 
 
 class SummedDepthwiseMix(nn.Module):
