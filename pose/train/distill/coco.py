@@ -16,9 +16,10 @@ from pose.skeleton import COCO
 class CocoWriter:
     """Writes images under ``root/images/<split>/`` and ``root/annotations/<split>.json``.
 
-    The json has ``images`` (id, file_name relative to ``root/images``, width, height), ``annotations``
-    (id, image_id, category_id 1, bbox ``[x, y, w, h]``, area, num_keypoints, keypoints ``[x, y, v] * 17``,
-    iscrowd 0) and the COCO person category, so ``pose.train.datasets`` and ``main.py eval`` read it.
+    The json has ``images`` (id, file_name relative to ``root/images`` or absolute, width, height),
+    ``annotations`` (id, image_id, category_id 1, bbox ``[x, y, w, h]``, area, num_keypoints, keypoints
+    ``[x, y, v] * 17``, iscrowd 0) and the COCO person category, so ``pose.train.datasets`` and
+    ``main.py eval`` read it.
     """
 
     def __init__(self, root: Path, split: str, info: dict[str, Any] | None = None, jpeg_quality: int = 92):
@@ -42,6 +43,13 @@ class CocoWriter:
         image_id = len(self.images) + 1
         height, width = image.shape[:2]
         self.images.append({"id": image_id, "file_name": file_name, "width": width, "height": height})
+        return image_id
+
+    def add_image_file(self, path: Path, width: int, height: int) -> int:
+        """Reference an image where it is (absolute ``file_name``, nothing copied); returns its image id."""
+        image_id = len(self.images) + 1
+        self.images.append({"id": image_id, "file_name": str(Path(path).resolve()), "width": width,
+                            "height": height})
         return image_id
 
     def add_person(self, image_id: int, keypoints: np.ndarray, box: np.ndarray, area: float) -> int:

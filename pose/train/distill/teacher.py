@@ -38,6 +38,32 @@ class Teacher(Protocol):
     def __call__(self, image: np.ndarray) -> TeacherOutput | None: ...
 
 
+@dataclass(frozen=True)
+class PeoplePrediction:
+    """Everyone a multi-person COCO-17 teacher found in one image.
+
+    Attributes:
+        boxes: ``(N, 4)`` float32 ``(x1, y1, x2, y2)`` image pixels.
+        box_scores: ``(N,)`` float32 person confidence in 0..1.
+        keypoints: ``(N, 17, 2)`` float32 COCO-17 ``(x, y)`` image pixels.
+        keypoint_scores: ``(N, 17)`` float32 keypoint confidence in 0..1.
+    """
+
+    boxes: np.ndarray
+    box_scores: np.ndarray
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+class PeopleTeacher(Protocol):
+    """BGR uint8 ``(H, W, 3)`` image -> every person found, with COCO-17 keypoints (e.g. YOLO11n-pose)."""
+
+    def __call__(self, image: np.ndarray) -> PeoplePrediction: ...
+
+
 class TeacherUnavailableError(RuntimeError):
     """The teacher's package is not installed."""
 

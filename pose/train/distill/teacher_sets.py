@@ -1,0 +1,278 @@
+"""Training and validation sets from images, human labels and a multi-person teacher (e.g. YOLO11n-pose).
+
+Three kinds of input, one COCO-format output (``pose.train.datasets`` and ``main.py eval`` read it):
+
+- a labelled set (COCO keypoint json + images): human labels kept, unlabelled keypoints filled by the
+  teacher where confident (:mod:`pose.train.distill.labelled`); its images are referenced where they are
+  (absolute ``file_name``), never copied;
+- unlabelled images and video frames: the teacher's confident people; video frames are written as JPEGs;
+- a calibration set with complete human labels: the teacher is scored against it to choose the threshold.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pose.evaluation import gt_person_boxes, load_coco_annotations
+from pose.skeleton import COCO
+from pose.train.distill.coco import CocoWriter
+from pose.train.distill.labelled import (
+    CORRECT_OKS,
+    FillConfig,
+    ThresholdChoice,
+    choose_threshold,
+    duplicate_groups,
+    fill_keypoints,
+    keypoint_oks,
+    match_people,
+    split_validation,
+    teacher_keypoints,
+)
+from pose.train.distill.sources import Footage
+from pose.train.distill.teacher import PeoplePrediction, PeopleTeacher
+
+log = logging.getLogger(__name__)
+
+BOX_MARGIN = 0.15
+"""Teacher-only persons get the box around their trusted keypoints grown by this fraction per side."""
+AREA_PER_BOX = 0.53
+"""A person's segmentation area as a fraction of its box (LSPET's stand-in too: no masks exist)."""
+
+
+@dataclass(frozen=True)
+class SetSummary:
+    """What one input contributed: images read, images with people, persons, teacher-filled keypoints."""
+
+    source: str
+    images: int
+    images_with_people: int
+    persons: int
+    filled_keypoints: int
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f"cannot read image '{path}': missing or not an image file")
+    return image
+
+
+def calibrate(
+    dataset: dict[str, Any], images_dir: Path, teacher: PeopleTeacher, config: FillConfig,
+    min_precision: float,
+) -> ThresholdChoice:
+    """Choose the keypoint threshold on a set with complete human labels (see :func:`choose_threshold`).
+
+    Every non-crowd labelled person is matched to a teacher person by box IoU (``config.match_iou``); each
+    human-labelled keypoint then gives one (teacher score, right?) pair. Unmatched persons give none.
+    """
+    annotations = {annotation["id"]: annotation for annotation in dataset["annotations"]}
+    scores, correct = [], []
+    for image in gt_person_boxes(dataset):
+        prediction = teacher(_read(images_dir / image.file_name))
+        for h, t in match_people(image.boxes, prediction.boxes, config.match_iou):
+            annotation = annotations[int(image.annotation_ids[h])]
+            truth = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
+            labelled = truth[:, 2] > 0
+            terms = keypoint_oks(prediction.keypoints[t][None], truth[None, :, :2],
+                                 np.array([annotation["area"]]), COCO.oks_sigmas)[0]
+            scores.extend(prediction.keypoint_scores[t][labelled])
+            correct.extend(terms[labelled] >= CORRECT_OKS)
+    return choose_threshold(np.array(scores), np.array(correct), min_precision)
+
+
+def add_labelled_set(
+    writer: CocoWriter, dataset: dict[str, Any], images_dir: Path, teacher: PeopleTeacher, config: FillConfig,
+    keep: Callable[[str], bool] = lambda name: True, source: str = "",
+) -> SetSummary:
+    """Add the human-labelled persons of ``dataset`` (images whose ``file_name`` passes ``keep``), filled.
+
+    Persons the teacher does not match keep their human labels only. Returns what was added.
+    """
+    annotations = {annotation["id"]: annotation for annotation in dataset["annotations"]}
+    images = persons = filled = 0
+    for image in gt_person_boxes(dataset):
+        if not keep(image.file_name):
+            continue
+        path = (images_dir / image.file_name).resolve()
+        pixels = _read(path)
+        height, width = pixels.shape[:2]
+        prediction = teacher(pixels)
+        matches = dict(match_people(image.boxes, prediction.boxes, config.match_iou))
+        image_id = writer.add_image_file(path, width, height)
+        images += 1
+        for h, annotation_id in enumerate(image.annotation_ids):
+            annotation = annotations[int(annotation_id)]
+            human = np.asarray(annotation["keypoints"], np.float32).reshape(-1, 3)
+            merged = human
+            if h in matches:
+                t = matches[h]
+                merged = fill_keypoints(human, prediction.keypoints[t], prediction.keypoint_scores[t],
+                                        config.keypoint_threshold, width, height)
+            filled += int(((merged[:, 2] > 0) & (human[:, 2] <= 0)).sum())
+            writer.add_person(image_id, merged, np.asarray(annotation["bbox"]), float(annotation["area"]))
+            persons += 1
+    return SetSummary(source, images, images, persons, filled)
+
+
+def teacher_people(
+    prediction: PeoplePrediction, config: FillConfig, width: int, height: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``((17, 3) keypoints, (4,) xywh box)`` for each teacher person confident enough to train on."""
+    for t in range(len(prediction)):
+        if prediction.box_scores[t] < config.min_box_score:
+            continue
+        keypoints = teacher_keypoints(prediction.keypoints[t], prediction.keypoint_scores[t],
+                                      config.keypoint_threshold, width, height)
+        trusted = keypoints[:, 2] > 0
+        if trusted.sum() < config.min_keypoints:
+            continue
+        yield keypoints, keypoint_box(keypoints[trusted, :2], width, height)
+
+
+def keypoint_box(points: np.ndarray, width: int, height: int, margin: float = BOX_MARGIN) -> np.ndarray:
+    """``(4,)`` ``(x, y, w, h)``: the box around ``(n, 2)`` points, grown by ``margin`` per side, clipped."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    grow = (high - low) * margin
+    x1, y1 = np.maximum(low - grow, 0.0)
+    x2, y2 = np.minimum(high + grow, [width - 1.0, height - 1.0])
+    return np.array([x1, y1, x2 - x1, y2 - y1], np.float32)
+
+
+def add_teacher_images(
+    writer: CocoWriter, frames: Iterable[tuple[str, np.ndarray, Path | None]], teacher: PeopleTeacher,
+    config: FillConfig, source: str = "",
+) -> SetSummary:
+    """Add the teacher's confident people in ``frames``: ``(name, BGR image, file or None)``.
+
+    An image with a ``file`` is referenced where it is; one without (a video frame) is written as a JPEG
+    under ``name``. Images where nobody qualifies are not added.
+    """
+    images = kept = persons = filled = 0
+    for name, pixels, path in frames:
+        images += 1
+        height, width = pixels.shape[:2]
+        people = list(teacher_people(teacher(pixels), config, width, height))
+        if not people:
+            continue
+        kept += 1
+        image_id = (writer.add_image_file(path.resolve(), width, height) if path is not None
+                    else writer.add_image(pixels, name))
+        for keypoints, box in people:
+            writer.add_person(image_id, keypoints, box, float(box[2] * box[3]) * AREA_PER_BOX)
+            persons += 1
+            filled += int((keypoints[:, 2] > 0).sum())
+    return SetSummary(source, images, kept, persons, filled)
+
+
+def image_files(paths: Sequence[Path]) -> Iterator[tuple[str, np.ndarray, Path | None]]:
+    """``(name, image, file)`` for image files, and for every image in folders (sorted)."""
+    for path in paths:
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) \
+            if path.is_dir() else [path]
+        for file in files:
+            yield file.stem, _read(file), file
+
+
+def video_frames(footage: Sequence[Footage]) -> Iterator[tuple[str, np.ndarray, Path | None]]:
+    """``(name, frame, None)`` for the selected frames of each video (written as JPEGs when kept)."""
+    for item in footage:
+        for index, frame in item.frames():
+            yield f"{item.name}_{index:06d}", frame, None
+
+
+@dataclass(frozen=True)
+class LabelledInput:
+    """A COCO keypoint json with its image folder; ``near_duplicates`` (csv of ``image_a,image_b`` rows)
+    keeps each group of the same photograph in one split."""
+
+    annotations: Path
+    images: Path
+    near_duplicates: Path | None = None
+
+
+def read_duplicate_pairs(path: Path) -> list[tuple[str, str]]:
+    """``(image_a, image_b)`` file-name pairs from a csv with those two columns (e.g. LSPET's)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if rows and not {"image_a", "image_b"} <= rows[0].keys():
+        raise ValueError(f"'{path}' needs the columns image_a and image_b")
+    return [(row["image_a"], row["image_b"]) for row in rows]
+
+
+def build_people_dataset(
+    out: Path,
+    teacher: PeopleTeacher,
+    labelled: Sequence[LabelledInput],
+    *,
+    calibration: LabelledInput,
+    images: Sequence[Path] = (),
+    footage: Sequence[Footage] = (),
+    val_count: int = 500,
+    min_precision: float = 0.9,
+    config: FillConfig | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Write ``out/annotations/train.json`` and ``val.json``; return the record of what was done.
+
+    The threshold comes from ``calibration`` (never trained on). ``val.json`` holds about ``val_count``
+    images of the first labelled set (near-duplicate groups kept whole) with their human labels only, so
+    validation scores against people, not against the teacher; the rest of every set, the ``images`` and
+    the ``footage`` frames go to ``train.json``.
+    """
+    base = config or FillConfig()
+    choice = calibrate(load_coco_annotations(calibration.annotations), calibration.images, teacher, base,
+                       min_precision)
+    config = dataclasses.replace(base, keypoint_threshold=choice.threshold)
+    log.info("teacher threshold %.2f: %.1f %% of its keypoints right, %.1f %% trusted", choice.threshold,
+             100 * choice.precision, 100 * choice.coverage)
+    train = CocoWriter(out, "train", info={"teacher_threshold": choice.threshold})
+    val_names = _write_validation(labelled[0], out / "annotations" / "val.json", val_count, seed) \
+        if labelled and val_count > 0 else frozenset()
+    summaries = [
+        add_labelled_set(train, load_coco_annotations(item.annotations), item.images, teacher, config,
+                         keep=lambda name: name not in val_names, source=str(item.annotations))
+        for item in labelled
+    ]
+    if images:
+        summaries.append(add_teacher_images(train, image_files(images), teacher, config,
+                                            source=", ".join(map(str, images))))
+    for item in footage:
+        summaries.append(add_teacher_images(train, video_frames([item]), teacher, config,
+                                            source=item.describe()))
+    train.write()
+    return {
+        "threshold": dataclasses.asdict(choice),
+        "fill": dataclasses.asdict(config),
+        "calibration": str(calibration.annotations),
+        "val_images": len(val_names),
+        "sources": [dataclasses.asdict(summary) for summary in summaries],
+    }
+
+
+def _write_validation(item: LabelledInput, out_file: Path, count: int, seed: int) -> frozenset[str]:
+    """Write about ``count`` images of ``item`` with their human labels only (absolute ``file_name``);
+    returns their names."""
+    content = load_coco_annotations(item.annotations)
+    pairs = read_duplicate_pairs(item.near_duplicates) if item.near_duplicates else []
+    names = split_validation([image["file_name"] for image in content["images"]], duplicate_groups(pairs),
+                             count, seed)
+    images = [image for image in content["images"] if image["file_name"] in names]
+    ids = {image["id"] for image in images}
+    for image in images:
+        image["file_name"] = str((item.images / image["file_name"]).resolve())
+    annotations = [annotation for annotation in content["annotations"] if annotation["image_id"] in ids]
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    subset = {**content, "images": images, "annotations": annotations}
+    out_file.write_text(json.dumps(subset), encoding="utf-8")
+    return names

@@ -1,0 +1,136 @@
+"""Human labels filled by a multi-person teacher: matching, filling, threshold choice, splits, whole sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pose.skeleton import COCO
+from pose.train.distill.labelled import (
+    FillConfig,
+    choose_threshold,
+    duplicate_groups,
+    fill_keypoints,
+    keypoint_oks,
+    match_people,
+    split_validation,
+)
+from pose.train.distill.teacher import PeoplePrediction
+from pose.train.distill.teacher_sets import LabelledInput, build_people_dataset, keypoint_box
+
+TINY = Path(__file__).resolve().parents[2] / "data" / "coco_tiny"
+FACE = slice(0, 5)
+
+
+def test_people_are_matched_greedily_by_overlap_each_once():
+    human = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float)
+    teacher = np.array([[21, 0, 31, 10], [0, 0, 10, 9], [100, 100, 110, 110]], float)
+    assert sorted(match_people(human, teacher, 0.5)) == [(0, 1), (1, 0)]
+    assert match_people(human, teacher[2:], 0.5) == []
+
+
+def test_human_labels_win_and_the_teacher_fills_only_confident_keypoints_inside_the_image():
+    human = np.zeros((4, 3), np.float32)
+    human[0] = (5, 5, 2)
+    teacher = np.array([[50, 50], [6, 6], [7, 7], [-1, 3]], np.float32)
+    scores = np.array([0.9, 0.9, 0.2, 0.9], np.float32)
+    merged = fill_keypoints(human, teacher, scores, threshold=0.5, width=20, height=20)
+    np.testing.assert_array_equal(merged[0], (5, 5, 2))  # human label kept, though the teacher disagrees
+    np.testing.assert_array_equal(merged[1], (6, 6, 2))  # filled
+    assert merged[2, 2] == 0 and merged[3, 2] == 0  # not confident; outside the image
+
+
+def test_keypoint_oks_is_one_on_the_truth_and_falls_with_distance():
+    truth = np.zeros((1, 17, 2))
+    near, far = truth + 1.0, truth + 10.0
+    areas = np.array([100.0 * 100.0])
+    assert np.allclose(keypoint_oks(truth, truth, areas, COCO.oks_sigmas), 1.0)
+    assert np.all(keypoint_oks(far, truth, areas, COCO.oks_sigmas) < keypoint_oks(near, truth, areas,
+                                                                                   COCO.oks_sigmas))
+
+
+def test_the_threshold_is_the_lowest_score_that_reaches_the_precision():
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.8, 0.9])
+    correct = np.array([False, False, True, True, True, True, True])
+    choice = choose_threshold(scores, correct, min_precision=0.9, grid=[0.1, 0.2, 0.25, 0.5, 0.9])
+    assert choice.threshold == 0.25
+    assert choice.precision == 1.0 and choice.coverage == pytest.approx(5 / 7)
+    assert [row[0] for row in choice.table] == [0.1, 0.2, 0.25, 0.5, 0.9]
+    assert choose_threshold(scores, correct, 0.95, grid=[0.1, 0.2]).threshold == 0.2  # none reaches: top
+    with pytest.raises(ValueError, match="cannot choose a threshold"):
+        choose_threshold(np.array([]), np.array([], bool), 0.9)
+
+
+def test_near_duplicate_groups_never_straddle_the_split():
+    names = [f"im{i:02d}.jpg" for i in range(40)]
+    groups = duplicate_groups([("im01.jpg", "im02.jpg"), ("im02.jpg", "im30.jpg"), ("im05.jpg", "im06.jpg")])
+    assert sorted(map(sorted, groups)) == [["im01.jpg", "im02.jpg", "im30.jpg"], ["im05.jpg", "im06.jpg"]]
+    for seed in range(20):
+        chosen = split_validation(names, groups, count=10, seed=seed)
+        assert 10 <= len(chosen) <= 12
+        for group in groups:
+            assert len(group & chosen) in (0, len(group))
+    assert split_validation(names, groups, 10, seed=3) == split_validation(names, groups, 10, seed=3)
+
+
+def test_a_teacher_only_box_surrounds_the_keypoints_inside_the_image():
+    box = keypoint_box(np.array([[10.0, 20.0], [30.0, 60.0]]), width=31, height=100, margin=0.1)
+    np.testing.assert_allclose(box, [8.0, 16.0, 22.0, 48.0])  # x2 clipped to width - 1 = 30
+
+
+class OracleTeacher:
+    """Returns the persons of a COCO file (looked up by image size): labelled keypoints score 0.9, others 0."""
+
+    def __init__(self, dataset: dict) -> None:
+        self.by_size = {}
+        for image in dataset["images"]:
+            people = [a for a in dataset["annotations"] if a["image_id"] == image["id"]]
+            self.by_size[(image["height"], image["width"])] = people
+
+    def __call__(self, image: np.ndarray) -> PeoplePrediction:
+        people = self.by_size[image.shape[:2]]
+        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (p["bbox"] for p in people)], np.float32)
+        labels = np.array([np.reshape(p["keypoints"], (17, 3)) for p in people], np.float32)
+        return PeoplePrediction(boxes, np.full(len(people), 0.95, np.float32), labels[..., :2],
+                                np.where(labels[..., 2] > 0, 0.9, 0.0).astype(np.float32))
+
+
+def test_a_labelled_set_is_split_filled_by_the_teacher_and_validated_on_human_labels_only(tmp_path):
+    full = json.loads((TINY / "person_keypoints.json").read_text())
+    faceless = json.loads(json.dumps(full))
+    for annotation in faceless["annotations"]:
+        keypoints = np.reshape(annotation["keypoints"], (17, 3))
+        keypoints[FACE] = 0
+        annotation["keypoints"] = keypoints.ravel().tolist()
+    labelled_file = tmp_path / "faceless.json"
+    labelled_file.write_text(json.dumps(faceless))
+
+    record = build_people_dataset(
+        tmp_path / "out", OracleTeacher(full), [LabelledInput(labelled_file, TINY)],
+        calibration=LabelledInput(TINY / "person_keypoints.json", TINY), val_count=1,
+        config=FillConfig(min_keypoints=1),
+    )
+
+    assert record["threshold"]["precision"] == 1.0  # the oracle is always right
+    train = json.loads((tmp_path / "out/annotations/train.json").read_text())
+    val = json.loads((tmp_path / "out/annotations/val.json").read_text())
+    assert len(train["images"]) + len(val["images"]) == len(full["images"]) and len(val["images"]) == 1
+    assert {Path(i["file_name"]).name for i in train["images"]}.isdisjoint(
+        Path(i["file_name"]).name for i in val["images"])
+    originals = {a["id"]: np.reshape(a["keypoints"], (17, 3)) for a in full["annotations"]}
+    val_ids = {a["id"] for a in val["annotations"]}
+    for annotation in val["annotations"]:  # human labels only: the faces stay unlabelled
+        assert np.all(np.reshape(annotation["keypoints"], (17, 3))[FACE, 2] == 0)
+    trained = [a for a in faceless["annotations"] if a["id"] not in val_ids]
+    assert len(train["annotations"]) == len(trained)
+    filled = sum(source["filled_keypoints"] for source in record["sources"])
+    expected = sum(int((originals[a["id"]][FACE, 2] > 0).sum()) for a in trained)
+    assert filled == expected > 0
+    for written, annotation in zip(train["annotations"], trained, strict=True):
+        original = originals[annotation["id"]]
+        face = np.reshape(written["keypoints"], (17, 3))[FACE]
+        labelled = original[FACE, 2] > 0
+        np.testing.assert_allclose(face[labelled, :2], original[FACE][labelled, :2], atol=0.01)
