@@ -35,7 +35,7 @@ def test_people_are_matched_greedily_by_overlap_each_once():
 def test_human_labels_win_and_the_teacher_fills_only_confident_keypoints_inside_the_image():
     human = np.zeros((4, 3), np.float32)
     human[0] = (5, 5, 2)
-    teacher = np.array([[50, 50], [6, 6], [7, 7], [-1, 3]], np.float32)
+    teacher = np.array([[15, 15], [6, 6], [7, 7], [-1, 3]], np.float32)
     scores = np.array([0.9, 0.9, 0.2, 0.9], np.float32)
     merged = fill_keypoints(human, teacher, scores, threshold=0.5, width=20, height=20)
     np.testing.assert_array_equal(merged[0], (5, 5, 2))  # human label kept, though the teacher disagrees
