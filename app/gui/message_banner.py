@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
+from app.gui.messages import elide_words
+
 _COLOURS = {"error": ("#5c1a1a", "#ffdede"), "notice": ("#1a3a5c", "#deeeff")}  # background, text
 
 
@@ -34,7 +36,8 @@ class MessageBanner(QFrame):
         background, text_colour = _COLOURS[kind]
         self.setStyleSheet(f"MessageBanner {{ background: {background}; border-radius: 4px; }} "
                            f"QLabel {{ color: {text_colour}; }}")
-        self.label.setText(text)
+        self.label.setText(elide_words(text))  # long paths elided: the banner never widens the window
+        self.label.setToolTip(text)
         self.show()
 
     def dismiss(self) -> None:

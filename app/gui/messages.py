@@ -1,4 +1,4 @@
-"""Frozen values the worker thread hands to the window."""
+"""Frozen values the worker thread hands to the window, and how long paths in its texts are shown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
+from app.core.errors import shown
 from app.core.types import FrameResult
+
+ELIDE_CHARS = 60
+"""Longest word (a path) a label shows whole: labels wrap at spaces only, so longer widens the window."""
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,10 @@ def qimage_from_bgr(image: np.ndarray) -> QImage:
     image = np.ascontiguousarray(image)
     height, width = image.shape[:2]
     return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888).copy()
+
+
+def elide_words(text: str, limit: int = ELIDE_CHARS) -> str:
+    """``text`` with every word longer than ``limit`` characters cut in its middle (``…``), e.g. a long
+    path, so that a label showing it never needs a window wider than the screen (keep the full text in a
+    tooltip)."""
+    return " ".join(shown(word, limit) for word in text.split(" "))

@@ -1,4 +1,4 @@
-"""Outputs: where the keypoint CSV (with its metadata JSON) and the annotated video go."""
+"""Outputs: where the keypoint CSV (with its metadata JSON) and the annotated video go, checked as typed."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import SinkError
+from app.core.sinks import CsvSink, VideoRecorder
+from app.core.sinks.outputs import check_outputs
+from app.gui.messages import elide_words
 from app.gui.session import Outputs
 
 HINT = ("Files: written in 'Process whole file' mode (every frame, like 'main.py run').\n"
@@ -24,7 +28,11 @@ HINT = ("Files: written in 'Process whole file' mode (every frame, like 'main.py
 
 
 class OutputsPanel(QWidget):
-    """Two path fields with browse buttons; an empty field means that output is off."""
+    """Two path fields with browse buttons; an empty field means that output is off.
+
+    Each change is checked as ``main.py run`` checks it (:func:`~app.core.sinks.outputs.check_outputs`) and a
+    problem is shown under the fields, long paths elided; the full path is the field's tooltip.
+    """
 
     outputs_changed = Signal()
 
@@ -35,17 +43,22 @@ class OutputsPanel(QWidget):
         form = QFormLayout()
         for label, edit, caption, pattern in (
             ("Export CSV", self.csv_edit, "Export keypoints to CSV", "CSV (*.csv)"),
-            ("Record video", self.video_edit, "Record the annotated video", "Video (*.mp4 *.avi *.mov)"),
+            ("Record video", self.video_edit, "Record the annotated video", "Video (*.mp4 *.mov *.avi)"),
         ):
             button = QToolButton(text="…", toolTip=caption)
             button.clicked.connect(lambda _=False, e=edit, c=caption, p=pattern: self._browse(e, c, p))
             edit.editingFinished.connect(self.outputs_changed)
+            edit.textChanged.connect(edit.setToolTip)
             edit.textChanged.connect(lambda text: None if text else self.outputs_changed.emit())  # cleared
             row = QHBoxLayout()
             row.addWidget(edit, 1)
             row.addWidget(button)
             form.addRow(label, row)
+        self.problem_label = QLabel(wordWrap=True, styleSheet="color: #c0392b;")
+        self.problem_label.hide()
+        form.addRow(self.problem_label)
         form.addRow(QLabel(HINT, wordWrap=True))
+        self.outputs_changed.connect(self.check)
         group = QGroupBox("Outputs")
         group.setLayout(form)
         layout = QVBoxLayout(self)
@@ -61,6 +74,21 @@ class OutputsPanel(QWidget):
         self.csv_edit.setText(str(outputs.csv) if outputs.csv else "")
         self.video_edit.setText(str(outputs.video) if outputs.video else "")
         self.outputs_changed.emit()
+
+    def check(self) -> str | None:
+        """Show (and return) why the outputs cannot be written, or hide the message (None) when they can."""
+        outputs = self.outputs()
+        sinks = ([CsvSink(outputs.csv)] if outputs.csv else []) + (
+            [VideoRecorder(outputs.video)] if outputs.video else [])
+        try:
+            check_outputs([output for sink in sinks for output in sink.outputs()])
+        except SinkError as error:
+            self.problem_label.setText(elide_words(str(error)))
+            self.problem_label.setToolTip(str(error))
+            self.problem_label.show()
+            return str(error)
+        self.problem_label.hide()
+        return None
 
     def _browse(self, edit: QLineEdit, caption: str, pattern: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, caption, edit.text(), pattern)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.core.types import PipelineInfo, SourceInfo
-from app.gui.messages import DisplayFrame
+from app.gui.messages import DisplayFrame, elide_words
 
 STAGES_SHOWN = ("detect", "pose", "track", "smooth", "render")
 FALLBACK_STYLE = "color: #e0a000; font-weight: bold;"
@@ -37,7 +37,7 @@ class StatusPanel(QStatusBar):
             self.resolution_label.clear()
             return
         kind = f"camera {info.spec}" if info.is_live else info.spec.rsplit("/", 1)[-1]
-        self.source_label.setText(kind)
+        self.source_label.setText(elide_words(kind, 40))
         self.source_label.setToolTip(info.spec)
         nominal = f" @ {info.fps:.3g} fps" if info.fps else ""
         self.resolution_label.setText(f"{info.size[0]}x{info.size[1]}{nominal}")
