@@ -26,7 +26,7 @@ from pose.evaluation.annotations import (
 )
 from pose.evaluation.coco_metric import coco_keypoint_stats
 from pose.evaluation.nms import oks_nms, rescore
-from pose.evaluation.pckh import counted_joints, pckh
+from pose.evaluation.pckh import TORSO_ENDS, counted_joints, pck, pckh, torso_sizes
 from pose.transforms import PADDING, box_to_center_size
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,8 @@ class EvalReport:
 
     Attributes:
         metric: ``"coco"`` or ``"pckh"``.
-        stats: for COCO ``AP, AP50, AP75, APM, APL, AR, AR50, AR75, ARM, ARL`` (fractions; -1 where no ground
+        stats: for COCO ``AP, AP50, AP75, APM, APL, AR, AR50, AR75, ARM, ARL`` and, on ground-truth boxes with
+            torso labels, ``PCK@0.2`` of the torso diameter (fractions; -1 where no ground
             truth falls in the area range); for PCKh ``PCKh`` (at 0.5) and ``PCKh@0.1`` (fractions).
         num_images: images the estimator ran on.
         num_instances: poses scored (after OKS-NMS for COCO).
@@ -167,6 +168,32 @@ def pckh_results(
     return {"PCKh": at_half, "PCKh@0.1": at_tenth}, results
 
 
+TORSO_PCK_THRESHOLD = 0.2
+
+
+def torso_pck(
+    dataset: dict[str, Any], predictions: Sequence[ImagePredictions], threshold: float = TORSO_PCK_THRESHOLD
+) -> float | None:
+    """PCK at ``threshold`` x torso diameter (LSP's PCK@0.2) of predictions made on ground-truth boxes.
+
+    Persons without both torso ends labelled are left out; None when no person qualifies, when the
+    keypoints have no names with the torso ends, or when the boxes are detections.
+    """
+    names = keypoint_names(dataset)
+    annotations = {annotation["id"]: annotation for annotation in dataset["annotations"]}
+    pairs = [(image.keypoints[index], annotations.get(int(annotation_id)))
+             for image in predictions for index, annotation_id in enumerate(image.annotation_ids)]
+    if not pairs or any(annotation is None for _, annotation in pairs) or not set(TORSO_ENDS) <= set(names):
+        return None
+    labels = np.stack([np.reshape(annotation["keypoints"], (-1, 3)) for _, annotation in pairs]).astype(float)
+    sizes = torso_sizes(labels[..., :2], labels[..., 2] > 0, names)
+    kept = ~np.isnan(sizes)
+    if not kept.any():
+        return None
+    predicted = np.stack([keypoints for keypoints, _ in pairs])[kept]
+    return pck(predicted, labels[kept, :, :2], labels[kept, :, 2] > 0, sizes[kept], threshold)[0]
+
+
 def evaluate(
     estimator: TopDownEstimator,
     ann_file: str | os.PathLike[str],
@@ -210,4 +237,7 @@ def evaluate(
         sigmas = estimator.spec.skeleton.oks_sigmas
         results = coco_results(predictions, sigmas)
         stats = coco_keypoint_stats(dataset, results, sigmas)
+        torso = torso_pck(dataset, predictions) if str(boxes) == "gt" else None
+        if torso is not None:
+            stats["PCK@0.2"] = torso
     return EvalReport(metric, stats, len(predictions), len(results), tuple(results))

@@ -25,6 +25,7 @@ from pose.evaluation import (
     pckh,
     rescore,
 )
+from pose.evaluation.pckh import pck, torso_sizes
 from pose.models.spec import ModelSpec
 from pose.skeleton import COCO
 
@@ -170,6 +171,25 @@ def test_pckh_counts_joints_within_half_the_head_size():
     assert tight == pytest.approx(1 / 5)
 
 
+def test_torso_sizes_run_from_the_left_shoulder_to_the_right_hip():
+    names = COCO.keypoints
+    truth = np.zeros((2, 17, 2))
+    truth[:, names.index("left_shoulder")] = (0, 0)
+    truth[:, names.index("right_hip")] = (30, 40)
+    visible = np.ones((2, 17), bool)
+    visible[1, names.index("right_hip")] = False
+    sizes = torso_sizes(truth, visible, names)
+    assert sizes[0] == 50.0 and np.isnan(sizes[1])
+
+
+def test_pck_normalises_by_each_persons_own_size():
+    truth = np.zeros((2, 2, 2))
+    predicted = truth + np.array([[[9, 0], [11, 0]], [[9, 0], [11, 0]]])
+    mean, per_joint = pck(predicted, truth, np.ones((2, 2), bool), np.array([50.0, 100.0]), threshold=0.2)
+    np.testing.assert_allclose(per_joint, [1.0, 0.5])  # 11 px is beyond 0.2 x 50 but within 0.2 x 100
+    assert mean == pytest.approx(3 / 4)
+
+
 def _estimator(offset=(0.0, 0.0), flip=True) -> TopDownEstimator:
     return TopDownEstimator(coco_file_oracle(SPEC, TINY_ANN, TINY, offset), device="cpu", flip=flip)
 
@@ -178,7 +198,7 @@ def _estimator(offset=(0.0, 0.0), flip=True) -> TopDownEstimator:
 def test_evaluate_with_a_model_that_sees_the_ground_truth_scores_ap_one(flip):
     report = evaluate(_estimator(flip=flip), TINY_ANN, TINY, progress=False)
     assert report.metric == "coco" and report.num_images == 3 and report.num_instances == 5
-    assert report.stats["AP"] == 1.0 and report.stats["AR"] == 1.0
+    assert report.stats["AP"] == 1.0 and report.stats["AR"] == 1.0 and report.stats["PCK@0.2"] == 1.0
     assert {result["image_id"] for result in report.results} == {1, 2, 3}
     assert len(report.results[0]["keypoints"]) == 51
 
@@ -186,6 +206,8 @@ def test_evaluate_with_a_model_that_sees_the_ground_truth_scores_ap_one(flip):
 def test_evaluate_with_an_imperfect_model_scores_lower():
     report = evaluate(_estimator(offset=(8.0, 8.0)), TINY_ANN, TINY, progress=False)
     assert 0.0 < report.stats["AP"] < 0.9
+    far = evaluate(_estimator(offset=(60.0, 60.0)), TINY_ANN, TINY, progress=False)
+    assert far.stats["PCK@0.2"] < report.stats["PCK@0.2"] < 1.0
 
 
 def test_evaluate_on_detections_suppresses_duplicates(tmp_path):
@@ -200,7 +222,7 @@ def test_evaluate_on_detections_suppresses_duplicates(tmp_path):
     path.write_text(json.dumps(detections))
     report = evaluate(_estimator(), TINY_ANN, TINY, boxes=path, progress=False)
     assert report.num_instances == 5  # the second detection of each person is an OKS > 0.9 duplicate
-    assert report.stats["AP"] == 1.0
+    assert report.stats["AP"] == 1.0 and "PCK@0.2" not in report.stats  # PCK needs ground-truth boxes
 
 
 def _mpii_style_copy(tmp_path: Path) -> Path:
