@@ -51,13 +51,6 @@ Only hashes actually computed or found as cited above are listed; any other `.pt
 SAFE_SUFFIXES = (".onnx",)
 """Weight formats that carry no executable code and load without a hash check."""
 
-TRUST_FLAG_HELP = (
-    "load detector .pt/.pth weights whose SHA-256 is not an official ultralytics release: such files are "
-    "Python pickles and loading one runs any code it contains, so only use this for files you made or trust "
-    "(ONNX exports never need it)"
-)
-"""The help text of `--trust-weights`, the same on every subcommand."""
-
 _CHUNK = 1 << 20
 
 

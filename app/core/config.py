@@ -54,6 +54,8 @@ class DetectorConfig:
         name: ``"auto"`` (YOLO when its weights are at hand, else the offline fallback), ``"yolo"``,
             ``"hog"`` (offline fallback) or ``"none"`` (the whole frame is one person box).
         weights: detector weights (YOLO), or None for the detector's default.
+        trust_weights: load detector ``.pt`` weights that are no official ultralytics release (a pickle runs
+            code when loaded): the command line's ``--trust-weights``.
         confidence: minimum detector score in [0, 1] for a box to be kept.
         detect_every: run the detector on every k-th frame (k >= 1); in between, each person's box is
             derived from their previous keypoints.
@@ -69,6 +71,7 @@ class DetectorConfig:
 
     name: str = "auto"
     weights: str | None = None
+    trust_weights: bool = False
     confidence: float = 0.5
     detect_every: int = DEFAULT_DETECT_EVERY
     background_lag: int = 4

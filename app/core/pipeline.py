@@ -126,9 +126,7 @@ class Pipeline:
         if _model_identity(config) != _model_identity(old):
             estimator, weights, sha256 = _build_estimator(config)
         detector = self.detector
-        if (config.detector.name, config.detector.weights, config.detector.confidence) != (
-            old.detector.name, old.detector.weights, old.detector.confidence
-        ) or estimator is not self.estimator:
+        if _detector_identity(config) != _detector_identity(old) or estimator is not self.estimator:
             detector = _build_detector(config, estimator)
         new, now = config.detector, old.detector
         schedule_changed = (new.background_lag, new.detect_every) != (now.background_lag, now.detect_every)
@@ -298,6 +296,12 @@ def _model_identity(config: PipelineConfig) -> tuple[object, ...]:
     return model.name, model.weights, model.device, model.half, model.runtime
 
 
+def _detector_identity(config: PipelineConfig) -> tuple[object, ...]:
+    """The detector settings whose change needs a new detector (the schedule does not)."""
+    detector = config.detector
+    return detector.name, detector.weights, detector.trust_weights, detector.confidence
+
+
 def _background_for(detector: PersonDetector, config: PipelineConfig) -> BackgroundDetection | None:
     """Background runs for scheduled detections, or None when they run in line (see ``background_lag``)."""
     lag, every = config.detector.background_lag, config.detector.detect_every
@@ -358,6 +362,7 @@ def _build_detector(config: PipelineConfig, estimator: TopDownEstimator) -> Pers
         "confidence": options.confidence,
         "device": _device_of(estimator),
         "half": bool(getattr(estimator, "half", False)),
+        "trust_weights": options.trust_weights,
     }
     if options.weights:
         kwargs["weights"] = options.weights

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DetectorConfig
 
 QUICK = {"frames": 20, "repeats": 3}
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{DetectorConfig.background_lag}, the app's)")
     parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads (default 2)")
     parser.add_argument("--no-others", action="store_true", help="skip MediaPipe Pose and YOLO11n-pose")
+    add_trust_weights(parser)
 
 
 def _weights(pairs: list[str]) -> dict[str, str]:

