@@ -16,7 +16,7 @@ from torch import nn
 
 from pose.codecs import average_with_flipped, decode_heatmaps
 from pose.models.spec import ModelSpec
-from pose.runtime import build_forward, resolve_runtime
+from pose.runtime import build_forward, select_runtime
 from pose.transforms import (
     PADDING,
     box_to_center_size,
@@ -77,7 +77,8 @@ class TopDownEstimator:
         half: float16 inference; ``None`` means on CUDA only.
         runtime: how the forward pass runs (:mod:`pose.runtime`): ``"eager"`` (default) calls ``model``
             itself, so later weight changes (training) are seen; ``"torch"`` and ``"onnx"`` run an
-            inference-optimised copy taken now; ``"auto"`` picks the fastest available.
+            inference-optimised copy taken now; ``"openvino"`` / ``"openvino-bf16"`` run it with OpenVINO;
+            ``"auto"`` picks the fastest accurate one on this machine (timed once, then cached).
     """
 
     def __init__(
@@ -97,7 +98,7 @@ class TopDownEstimator:
             raise ValueError("half precision needs a CUDA device; use half=False on CPU")
         self._dtype = torch.float16 if self._half else torch.float32
         self._model = model.to(self._device, self._dtype).eval()
-        self._runtime = resolve_runtime(runtime, self._device)
+        self._runtime = select_runtime(self._model, runtime, self._device)
         self._forward_fn = build_forward(self._model, self._runtime, self._device, self._dtype)
         self._spec = spec
         self._flip_permutation = spec.skeleton.flip_permutation()
@@ -119,7 +120,7 @@ class TopDownEstimator:
 
     @property
     def runtime(self) -> str:
-        """The runtime in use: ``"eager"``, ``"torch"`` or ``"onnx"`` (``"auto"`` resolved)."""
+        """The runtime in use, one of :data:`pose.runtime.RUNTIMES` but ``"auto"`` (resolved)."""
         return self._runtime
 
     def warm_up(self, max_people: int) -> None:

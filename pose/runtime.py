@@ -5,11 +5,14 @@
 * ``"eager"``: the model as it is (the reference; training validation uses it, weights may change).
 * ``"torch"``: a rewritten copy for inference (:func:`pose.models.inference.prepare_for_inference`:
   BatchNorms folded, slow grouped convs replaced); same outputs up to float rounding.
-* ``"onnx"``: that copy exported to ONNX (DKA convs stacked, :class:`StackedKernelAggregation`) and run by
-  ONNX Runtime on the CPU, the crops shared out over worker threads (:class:`OnnxForward`). Exports are
-  cached on disk by a hash of the weights (``$EDITE_POSE_CACHE`` or ``~/.cache/edite-pose``), so only the
-  first start pays the export.
-* ``"auto"``: ``"onnx"`` on the CPU when ``onnxruntime`` and ``onnx`` are installed, else ``"torch"``.
+* ``"onnx"``: that copy, with the graph folds of :mod:`pose.models.fold`, exported to ONNX (DKA convs
+  stacked, :class:`StackedKernelAggregation`) and run by ONNX Runtime on the CPU, the crops shared out over
+  worker threads (:class:`OnnxForward`). Exports are cached on disk by a hash of the weights
+  (``$EDITE_POSE_CACHE`` or ``~/.cache/edite-pose``), so only the first start pays the export.
+* ``"openvino"`` / ``"openvino-bf16"``: the same export run by OpenVINO in float32 / bfloat16, with the same
+  crop workers (:mod:`pose.runtime_openvino`; optional extra ``openvino``).
+* ``"auto"``: on the CPU, the fastest of the available runtimes on this machine, timed once and cached
+  (:func:`select_runtime`, :mod:`pose.runtime_autotune`); on a GPU, ``"torch"``.
 
 Measured by ``python main.py bench`` (model-only section); numbers in README "Performance".
 """
@@ -34,7 +37,8 @@ from pose.models.inference import StackedKernelAggregation, prepare_for_inferenc
 
 logger = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "eager", "torch", "onnx")
+RUNTIMES = ("auto", "eager", "torch", "onnx", "openvino", "openvino-bf16")
+CPU_ONLY = ("onnx", "openvino", "openvino-bf16")
 CACHE_KEEP = 8
 """Exports kept in the cache (the most recently written); older ones are deleted."""
 ONNX_OPSET = 17
@@ -53,23 +57,45 @@ def onnx_available() -> bool:
 
 
 def resolve_runtime(runtime: str, device: torch.device) -> str:
-    """``"auto"`` -> ``"onnx"`` on CPU when available, else ``"torch"``; other names are checked."""
+    """``"auto"`` -> ``"onnx"`` on CPU when available, else ``"torch"`` (a guess that needs no model; see
+    :func:`select_runtime` for the timed choice); other names are checked."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
-    if runtime == "onnx" and device.type != "cpu":
-        raise ValueError(f"runtime 'onnx' runs on the CPU only, not on {device}: use 'torch' or 'auto'")
+    if runtime in CPU_ONLY and device.type != "cpu":
+        raise ValueError(f"runtime {runtime!r} runs on the CPU only, not on {device}: use 'torch' or 'auto'")
     if runtime == "onnx" and not onnx_available():
         raise ValueError("runtime 'onnx' needs onnx and onnxruntime: pip install onnx onnxruntime")
+    if runtime.startswith("openvino"):
+        from pose.runtime_openvino import openvino_available
+
+        if not openvino_available():
+            raise ValueError(f"runtime {runtime!r} needs OpenVINO: pip install 'edite-pose[openvino]'")
     if runtime == "auto":
         return "onnx" if device.type == "cpu" and onnx_available() else "torch"
     return runtime
 
 
+def select_runtime(model: nn.Module, runtime: str, device: torch.device) -> str:
+    """``runtime`` checked, with ``"auto"`` on the CPU replaced by the fastest accurate runtime for ``model``
+    on this machine (timed on first use, then read from the cache: :func:`pose.runtime_autotune.autotune`)."""
+    resolved = resolve_runtime(runtime, device)
+    if runtime != "auto" or device.type != "cpu":
+        return resolved
+    from pose.runtime_autotune import autotune
+
+    return autotune(model).runtime
+
+
 def build_forward(model: nn.Module, runtime: str, device: torch.device, dtype: torch.dtype) -> Forward:
-    """The forward pass of ``model`` (eval mode, already on ``device``/``dtype``) for ``runtime``."""
+    """The forward pass of ``model`` (eval mode, already on ``device``/``dtype``) for ``runtime``
+    (``"auto"`` as :func:`resolve_runtime` guesses it)."""
     runtime = resolve_runtime(runtime, device)
     if runtime == "onnx":
         return OnnxForward(model)
+    if runtime.startswith("openvino"):
+        from pose.runtime_openvino import OpenVinoForward
+
+        return OpenVinoForward(model, precision="bf16" if runtime.endswith("bf16") else "f32")
     module = model if runtime == "eager" else prepare_for_inference(model)
 
     def forward(batch: np.ndarray) -> np.ndarray:
@@ -88,7 +114,7 @@ def stack_dynamic_kernels(model: nn.Module) -> None:
                 setattr(parent, name, StackedKernelAggregation(child))
 
 
-def _weights_digest(model: nn.Module) -> str:
+def weights_digest(model: nn.Module) -> str:
     """SHA-256 over the class name, parameter/buffer names, shapes and values (float32 bytes)."""
     digest = hashlib.sha256(type(model).__name__.encode())
     for name, tensor in model.state_dict().items():
@@ -125,6 +151,13 @@ def _prune(directory: Path, keep: int = CACHE_KEEP) -> None:
         stale.unlink(missing_ok=True)
 
 
+def share_sizes(batch_size: int, workers: int) -> list[int]:
+    """Crops per worker for a batch of ``batch_size`` (>= 1): as even as possible, larger shares first."""
+    workers = min(workers, batch_size)
+    base, extra = divmod(batch_size, workers)
+    return [base + 1] * extra + [base] * (workers - extra)
+
+
 class OnnxForward:
     """ONNX Runtime on the CPU for a pose model: the batch's crops are shared out over worker threads.
 
@@ -151,7 +184,7 @@ class OnnxForward:
     def __init__(
         self, model: nn.Module, threads: int | None = None, cache: Path | None = None, specialise: bool = True
     ) -> None:
-        self._model_bytes = _cached_export(model, cache or cache_dir())
+        self._model_bytes = cached_export_path(model, cache or cache_dir()).read_bytes()
         self._output_shape = (model.spec.num_keypoints, *model.spec.heatmap_size)
         self._workers = max(1, threads or torch.get_num_threads())
         self._generic = self._session()
@@ -166,7 +199,7 @@ class OnnxForward:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if not len(batch):  # ONNX Runtime cannot reshape an empty batch
             return np.zeros((0, *self._output_shape), np.float32)
-        shares = np.split(batch, np.cumsum(self._share_sizes(len(batch)))[:-1])
+        shares = np.split(batch, np.cumsum(share_sizes(len(batch), self._workers))[:-1])
         sessions = [self._session_for(len(share)) for share in shares]
         if self._pool is None or len(shares) == 1:
             outputs = [_run(session, share) for session, share in zip(sessions, shares, strict=True)]
@@ -177,17 +210,11 @@ class OnnxForward:
     def prepare(self, batch_size: int) -> None:
         """Build now, and wait for, the specialised sessions that a batch of ``batch_size`` crops will use
         (benchmarks call this so that no background build overlaps their timing)."""
-        for share in set(self._share_sizes(batch_size)):
+        for share in set(share_sizes(batch_size, self._workers)):
             self._session_for(share)
             if share in self._building:
                 self._building[share].result()
                 self._session_for(share)
-
-    def _share_sizes(self, batch_size: int) -> list[int]:
-        """Crops per worker for a batch of ``batch_size`` (>= 1): as even as possible, larger shares first."""
-        workers = min(self._workers, batch_size)
-        base, extra = divmod(batch_size, workers)
-        return [base + 1] * extra + [base] * (workers - extra)
 
     def _session(self, batch: int | None = None):
         """A single-threaded session; with ``batch``, specialised to that batch size."""
@@ -224,14 +251,14 @@ def _run(session, batch: np.ndarray) -> np.ndarray:
     return session.run(None, {"x": batch})[0]
 
 
-def _cached_export(model: nn.Module, cache: Path) -> bytes:
-    """The ONNX bytes of ``model`` from ``cache``, exporting (and pruning the cache) on a miss."""
+def cached_export_path(model: nn.Module, cache: Path) -> Path:
+    """The ONNX export of ``model`` in ``cache``, exporting (and pruning the cache) on a miss."""
     input_hw = tuple(model.spec.input_size)
     graph = f"g{EXPORT_GRAPH_VERSION}"
-    name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{graph}-{_weights_digest(model)}.onnx"
+    name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{graph}-{weights_digest(model)}.onnx"
     path = cache / name
     if path.is_file():
-        return path.read_bytes()
+        return path
     logger.info("exporting %s to ONNX (once per weights; cached in %s)", model.spec.name, cache)
     data = export_onnx(model, input_hw)
     cache.mkdir(parents=True, exist_ok=True)
@@ -239,4 +266,4 @@ def _cached_export(model: nn.Module, cache: Path) -> bytes:
     temporary.write_bytes(data)
     temporary.replace(path)
     _prune(cache)
-    return data
+    return path

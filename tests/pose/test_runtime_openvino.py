@@ -1,0 +1,94 @@
+"""OpenVinoForward's crop workers, against a stand-in ``openvino`` module (OpenVINO is an optional extra, so
+the suite does not need it; its numerical agreement is checked by ``tests/benchmarks/cpu_backends.py``)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+
+from pose.models.registry import create_model
+from pose.runtime_openvino import OpenVinoForward
+
+
+class FakeRequest:
+    """Heatmaps whose every value is the crop's mean; checks that the batch has the compiled size."""
+
+    def __init__(self, compiled: FakeCompiled) -> None:
+        self.compiled = compiled
+
+    def infer(self, inputs: dict[int, np.ndarray]) -> list[np.ndarray]:
+        batch = inputs[0]
+        assert list(batch.shape) == self.compiled.shape, "a share ran on a model compiled for another size"
+        self.compiled.runs.append(len(batch))
+        means = batch.mean(axis=(1, 2, 3))
+        out_h, out_w = self.compiled.shape[2] // 4, self.compiled.shape[3] // 4
+        return [np.broadcast_to(means[:, None, None, None], (len(batch), 17, out_h, out_w))]
+
+
+class FakeCompiled:
+    def __init__(self, shape: list[int], settings: dict) -> None:
+        self.shape, self.settings, self.runs = shape, settings, []
+
+    def create_infer_request(self) -> FakeRequest:
+        return FakeRequest(self)
+
+
+class FakeNetwork:
+    def reshape(self, shapes: dict[str, list[int]]) -> None:
+        self.shape = shapes["x"]
+
+
+class FakeCore:
+    compiled: ClassVar[list[FakeCompiled]] = []
+
+    def read_model(self, path: str) -> FakeNetwork:
+        assert path.endswith(".onnx")
+        return FakeNetwork()
+
+    def compile_model(self, network: FakeNetwork, device: str, settings: dict) -> FakeCompiled:
+        assert device == "CPU"
+        FakeCore.compiled.append(FakeCompiled(network.shape, settings))
+        return FakeCore.compiled[-1]
+
+
+@pytest.fixture
+def forward(monkeypatch, tmp_path):
+    FakeCore.compiled = []
+    monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=FakeCore))
+    torch.manual_seed(0)
+    model = create_model("edite_hrnet_tiny", input_size=(64, 64)).eval()
+    return OpenVinoForward(model, precision="bf16", threads=2, cache=tmp_path)
+
+
+def test_crops_are_shared_over_workers_in_order(forward) -> None:
+    batch = np.arange(5, dtype=np.float32)[:, None, None, None] * np.ones((5, 3, 64, 64), np.float32)
+    heatmaps = forward(batch)
+    assert heatmaps.shape == (5, 17, 16, 16)
+    np.testing.assert_allclose(heatmaps[:, 0, 0, 0], np.arange(5))  # shares of 3 and 2, joined in order
+    assert sorted(compiled.shape[0] for compiled in FakeCore.compiled) == [2, 3]
+    settings = FakeCore.compiled[0].settings
+    assert settings == {"INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": 2, "INFERENCE_NUM_THREADS": 2}
+
+
+def test_models_are_compiled_once_per_share_size(forward) -> None:
+    forward.prepare(4)  # two shares of 2
+    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [2]
+    forward(np.zeros((4, 3, 64, 64), np.float32))
+    forward(np.zeros((1, 3, 64, 64), np.float32))
+    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [2, 1]
+    assert FakeCore.compiled[0].runs == [2, 2]
+
+
+def test_an_empty_batch_gives_no_heatmaps(forward) -> None:
+    assert forward(np.zeros((0, 3, 64, 64), np.float32)).shape == (0, 17, 16, 16)
+    assert not FakeCore.compiled
+
+
+def test_unknown_precision_is_an_error(tmp_path) -> None:
+    with pytest.raises(ValueError, match="unknown OpenVINO precision 'int4'"):
+        OpenVinoForward(create_model("edite_hrnet_tiny"), precision="int4", cache=tmp_path)
