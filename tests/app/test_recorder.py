@@ -180,3 +180,11 @@ def test_live_recording_drops_and_counts_when_the_writer_falls_behind(tmp_path, 
 def test_bad_output_path_is_named(tmp_path, name, message):
     with pytest.raises(SinkError, match=message):
         VideoRecorder(tmp_path / name).open(_info())
+
+
+def test_a_run_with_no_frame_leaves_no_empty_file_and_keeps_an_earlier_one(tmp_path):
+    path = tmp_path / "earlier.mp4"
+    path.write_bytes(b"an earlier recording")
+    VideoRecorder(path).open(_info()).close()
+    assert path.read_bytes() == b"an earlier recording"
+    assert [p.name for p in tmp_path.iterdir()] == ["earlier.mp4"]

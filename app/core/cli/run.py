@@ -246,7 +246,7 @@ def _print_summary(summary: RunSummary, sinks: list[Sink]) -> None:
     for sink in sinks:
         if isinstance(sink, CsvSink):
             print(f"wrote {sink.path} and {sink.metadata_path}")
-        elif isinstance(sink, VideoRecorder):
+        elif isinstance(sink, VideoRecorder) and sink.frames_written:
             dropped = f", {sink.dropped_frames} dropped" if sink.dropped_frames else ""
             print(f"wrote {sink.path} ({sink.codec}, {sink.encoder}, {sink.size[0]}x{sink.size[1]}, "
                   f"{sink.frames_written} frames{dropped})")

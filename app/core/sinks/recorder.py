@@ -124,7 +124,8 @@ class VideoRecorder(Sink):
             self.dropped_frames += 1
 
     def close(self) -> None:
-        """Finish encoding and move the file into place (removed instead if encoding failed)."""
+        """Finish encoding and move the file into place; removed instead if encoding failed or no frame came
+        (an empty file would not play), so an earlier recording at :attr:`path` is then kept."""
         if self._encoder is None:
             return
         self._queue.put(_STOP)
@@ -134,9 +135,11 @@ class VideoRecorder(Sink):
             encoder.close()
         except Exception as error:  # av.FFmpegError, cv2.error: the file is not valid
             self._error = self._error or error
-        if self._error is not None:
+        if self._error is not None or self.frames_written == 0:
             discard_partial(self.partial_path)
             self._raise_writer_error()
+            log.warning("no frame to record: '%s' not written", shown(self.path))
+            return
         commit_partial(self.partial_path, self.path)
         log.info("recorded %d frames to %s", self.frames_written, shown(self.path))
 
