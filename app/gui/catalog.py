@@ -1,21 +1,24 @@
 """What the controls can offer on this machine: pose models (and whether trained weights exist), CUDA.
 
-Qt-free, and imported lazily: asking imports torch and the model registry, so the window calls it from the
-worker thread and shows itself first.
+The shipped weights come from the one resolver the CLI uses (:mod:`app.core.weights`: listed in
+``assets/weights/MANIFEST.json`` and matching its SHA-256); a file merely lying in that folder is not
+offered. Qt-free, and imported lazily: asking imports torch and the model registry, so the window calls it
+from the worker thread and shows itself first.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.core.weights import WEIGHTS_DIR, WeightsManifestError, default_weights
+
 if TYPE_CHECKING:
     from app.core.config import PipelineConfig
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "weights"
-"""Where shipped weights live; a file named ``<model name>*.pth`` (or ``.pt``) there is a model's default."""
-WEIGHTS_SUFFIXES = (".pth", ".pt")
+log = logging.getLogger(__name__)
 
 _FAMILY_LABELS = {"edite_hrnet": "EDite-HRNet", "dite_hrnet": "Dite-HRNet", "lite_hrnet": "Lite-HRNet"}
 _ORDER = (
@@ -33,23 +36,34 @@ class ModelChoice:
         label: what the user reads, e.g. ``"EDite-HRNet-S"``.
         default_weights: the shipped weights file, or None when the model has no trained weights
             (it then runs with random weights unless the user picks a file).
+        problem: why the listed shipped weights cannot be used (missing or damaged file), else None.
     """
 
     name: str
     label: str
     default_weights: Path | None
+    problem: str | None = None
 
     @property
     def trained(self) -> bool:
         return self.default_weights is not None
 
+    @property
+    def hint(self) -> str:
+        """One line for the model list's tooltip: the weights file, what is wrong with it, or how to train."""
+        if self.default_weights is not None:
+            return str(self.default_weights)
+        return self.problem or "random weights: choose a file"
+
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What this machine offers: the models, and whether a CUDA device is usable."""
+    """What this machine and launch offer: the models, whether a CUDA device is usable, and whether the
+    app was started with ``--trust-weights`` (detector pickles that are no official release may load)."""
 
     models: tuple[ModelChoice, ...]
     cuda_available: bool
+    trust_weights: bool = False
 
 
 def model_label(name: str) -> str:
@@ -62,38 +76,38 @@ def model_label(name: str) -> str:
     return name
 
 
-def default_weights(name: str, weights_dir: Path = WEIGHTS_DIR) -> Path | None:
-    """The first weights file in ``weights_dir`` whose name starts with ``name`` (sorted), or None."""
-    if not weights_dir.is_dir():
-        return None
-    candidates = sorted(
-        path for path in weights_dir.iterdir()
-        if path.suffix in WEIGHTS_SUFFIXES and path.stem.startswith(name)
-        and not path.stem[len(name):][:1].isalnum()  # "edite_hrnet_s" must not claim "edite_hrnet_s2"
-    )
-    return candidates[0] if candidates else None
+def model_choice(name: str, weights_dir: Path = WEIGHTS_DIR) -> ModelChoice:
+    """``name`` with its shipped weights (hash-checked); a damaged file is named in ``problem``."""
+    try:
+        return ModelChoice(name, model_label(name), default_weights(name, weights_dir))
+    except WeightsManifestError as error:
+        log.warning("%s", error)
+        return ModelChoice(name, model_label(name), None, problem=str(error))
 
 
 def sort_key(name: str) -> tuple[int, str]:
     return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
 
 
-def probe_capabilities(weights_dir: Path = WEIGHTS_DIR) -> Capabilities:
-    """Every registered model with its default weights, and CUDA availability (imports torch)."""
+def probe_capabilities(weights_dir: Path = WEIGHTS_DIR, trust_weights: bool = False) -> Capabilities:
+    """Every registered model with its shipped weights, CUDA availability (imports torch), and the launch's
+    ``--trust-weights``."""
     import torch
 
     from pose.models import list_models
 
-    models = tuple(
-        ModelChoice(name, model_label(name), default_weights(name, weights_dir))
-        for name in sorted(list_models(), key=sort_key)
-    )
-    return Capabilities(models=models, cuda_available=torch.cuda.is_available())
+    models = tuple(model_choice(name, weights_dir) for name in sorted(list_models(), key=sort_key))
+    return Capabilities(models=models, cuda_available=torch.cuda.is_available(), trust_weights=trust_weights)
 
 
-def with_default_weights(config: PipelineConfig, capabilities: Capabilities | None) -> PipelineConfig:
-    """``config`` with the model's shipped weights filled in when the user chose no weights file."""
-    if config.model.weights or capabilities is None:
+def as_launched(config: PipelineConfig, capabilities: Capabilities | None) -> PipelineConfig:
+    """``config`` as this launch runs it: the model's shipped weights filled in when the user chose no
+    weights file, and detector-weights trust as given on the command line (never from saved settings)."""
+    if capabilities is None:
+        return config
+    trust = capabilities.trust_weights
+    config = replace(config, detector=replace(config.detector, trust_weights=trust))
+    if config.model.weights:
         return config
     choice = next((model for model in capabilities.models if model.name == config.model.name), None)
     if choice is None or choice.default_weights is None:

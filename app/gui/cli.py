@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import argparse
 
+from app.core.cli.trust_flag import add_trust_weights
+
+EXIT_NO_DISPLAY = 1
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", nargs="?", metavar="SOURCE",
                         help="video file, image, folder of images, or camera index to open and play")
     parser.add_argument("--settings", metavar="FILE",
                         help="keep the settings in this INI file instead of the user's (e.g. for demos)")
+    add_trust_weights(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from app.gui.qt_platform import xcb_problem
+
+    problem = xcb_problem(os.environ)  # before Qt loads: its own message names neither cause nor fix
+    if problem:
+        print(f"edite-pose gui: {problem}", file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from app.gui.app import run_app
 
-    return run_app(args.source, args.settings)
+    return run_app(args.source, args.settings, trust_weights=args.trust_weights)

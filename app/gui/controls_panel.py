@@ -168,8 +168,8 @@ class ControlsPanel(QWidget):
             self.model_combo.clear()
             for choice in capabilities.models:
                 self.model_combo.addItem(choice.label + ("" if choice.trained else UNTRAINED), choice.name)
-                tip = str(choice.default_weights) if choice.trained else "random weights: choose a file"
-                self.model_combo.setItemData(self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+                self.model_combo.setItemData(self.model_combo.count() - 1, choice.hint,
+                                             Qt.ItemDataRole.ToolTipRole)
             _select(self.model_combo, current)
             cuda = self.device_combo.model().item(self.device_combo.findData("cuda"))
             cuda.setEnabled(capabilities.cuda_available)

@@ -9,6 +9,8 @@ from app.gui.messages import DisplayFrame, elide_words
 
 STAGES_SHOWN = ("detect", "pose", "track", "smooth", "render")
 FALLBACK_STYLE = "color: #e0a000; font-weight: bold;"
+NOTICE_MS = 20_000
+"""How long the detector chain's notice (which step is used, and why) stays in the status bar."""
 
 
 def _fps(value: float | None) -> str:
@@ -30,6 +32,7 @@ class StatusPanel(QStatusBar):
         for label in (self.source_label, self.resolution_label, self.fps_label, self.stages_label,
                       self.drops_label, self.device_label, self.detector_label):
             self.addPermanentWidget(label)
+        self._announced: str | None = None
 
     def show_source(self, info: SourceInfo | None) -> None:
         if info is None:
@@ -50,6 +53,9 @@ class StatusPanel(QStatusBar):
         self.detector_label.setStyleSheet(FALLBACK_STYLE if info.detector_is_fallback else "")
         lines = [info.detector_description, info.detector_notice]
         self.detector_label.setToolTip("\n".join(line for line in lines if line))
+        if info.detector_notice and info.detector_notice != self._announced:  # once per detector chain
+            self.showMessage(info.detector_notice, NOTICE_MS)
+        self._announced = info.detector_notice
 
     def show_frame(self, display: DisplayFrame) -> None:
         stats, timings = display.stats, display.result.timings_ms

@@ -30,7 +30,7 @@ from app.core.config import PipelineConfig
 from app.core.errors import AppError
 from app.core.sinks import RunOutcome
 from app.core.types import Frame
-from app.gui.catalog import Capabilities, probe_capabilities, with_default_weights
+from app.gui.catalog import Capabilities, as_launched, probe_capabilities
 from app.gui.mailbox import Mailbox
 from app.gui.messages import DisplayFrame, LiveStats, RunReport, qimage_from_bgr
 from app.gui.pacing import Clock, RateMeter, WatchClock
@@ -140,7 +140,7 @@ class PipelineWorker(QObject):
         if config is None or self.session.writing:
             self._pending_config = config
             return
-        config = with_default_weights(config, self._capabilities)
+        config = as_launched(config, self._capabilities)
         self.busy.emit(f"loading {config.model.name} on {config.model.device}")
         try:
             info = self.session.configure(config)

@@ -1,5 +1,5 @@
-"""The Qt-free parts of the GUI: pacing, rate meters, click selection, settings round trip, model catalogue,
-and which parts of the pipeline a settings change rebuilds."""
+"""The Qt-free parts of the GUI: pacing, rate meters, click selection, settings round trip, and which parts
+of the pipeline a settings change rebuilds (the model catalogue: test_catalog.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, RenderConfig, SmootherConfig
 from app.core.types import FrameResult
 from app.gui.app import forget_opencv_qt
-from app.gui.catalog import Capabilities, ModelChoice, default_weights, model_label, with_default_weights
 from app.gui.mailbox import Mailbox
 from app.gui.pacing import RateMeter, WatchClock
 from app.gui.selection import track_at
@@ -91,26 +90,6 @@ def test_settings_round_trip_and_tolerate_other_versions():
     data["smoother"]["strength"] = 7.0
     with pytest.raises(ValueError, match="strength"):
         config_from_dict(data)
-
-
-def test_model_labels_and_shipped_weights(tmp_path):
-    assert model_label("edite_hrnet_s") == "EDite-HRNet-S"
-    assert model_label("dite_hrnet_30") == "Dite-HRNet-30"
-    assert model_label("lite_hrnet_18") == "Lite-HRNet-18"
-    assert model_label("something_else") == "something_else"
-    (tmp_path / "edite_hrnet_s_distilled.pth").write_bytes(b"")
-    (tmp_path / "edite_hrnet_s2.pth").write_bytes(b"")
-    assert default_weights("edite_hrnet_s", tmp_path) == tmp_path / "edite_hrnet_s_distilled.pth"
-    assert default_weights("edite_hrnet_l", tmp_path) is None
-    assert default_weights("edite_hrnet_s", tmp_path / "absent") is None
-
-    shipped = tmp_path / "edite_hrnet_s_distilled.pth"
-    choice = ModelChoice("edite_hrnet_s", "EDite-HRNet-S", shipped)
-    capabilities = Capabilities((choice,), cuda_available=False)
-    config = PipelineConfig(model=ModelConfig(name="edite_hrnet_s"))
-    assert with_default_weights(config, capabilities).model.weights == str(shipped)
-    chosen = replace(config, model=replace(config.model, weights="mine.pth"))
-    assert with_default_weights(chosen, capabilities) == chosen
 
 
 def test_a_settings_change_rebuilds_only_what_it_touches(fast_config):
