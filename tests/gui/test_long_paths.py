@@ -5,11 +5,18 @@ from __future__ import annotations
 import shutil
 
 from gui_support import READY_TIMEOUT_MS, open_paused
-from test_outputs import type_path
+from PySide6.QtCore import Qt
 
 from app.gui.messages import ELIDE_CHARS, elide_words
 
 FULL_HD = 1920
+
+
+def type_path(qtbot, edit, path) -> None:
+    """Type a path into a line edit and press Enter, as a user would."""
+    edit.clear()
+    qtbot.keyClicks(edit, str(path))
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
 
 
 def test_long_words_are_elided_in_the_middle():
