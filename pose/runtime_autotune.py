@@ -251,6 +251,14 @@ def _cpu_float32(model: nn.Module, runtime: str) -> Forward:
     return build_forward(model, runtime, torch.device("cpu"), torch.float32)
 
 
+def time_runtime(model: nn.Module, runtime: str, repeats: int = REPEATS) -> Trial:
+    """One forced runtime's trial on the calibration crops (its accuracy guard against float32 torch)."""
+    crops = calibration_crops(model.spec)
+    with torch.inference_mode():
+        reference = _cpu_float32(model, "torch")(crops)
+    return run_trial(model, runtime, crops, reference, _cpu_float32, repeats=repeats)
+
+
 def autotune(
     model: nn.Module,
     cache: Path | None = None,

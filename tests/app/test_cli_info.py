@@ -14,7 +14,7 @@ import main
 from pose.models import create_model
 from pose.models.complexity import count_macs, count_parameters
 
-FAST = ["--repeats", "1", "--warmup", "0", "--threads", "1"]
+FAST = ["--repeats", "1", "--warmup", "0", "--threads", "1", "--runtime", "torch"]
 
 
 def _info(capsys, *args: str) -> tuple[int, str, str]:
@@ -47,6 +47,31 @@ def test_paper_figures_are_shown_beside_ours_with_the_counting_note(capsys):
     text = out.strip().splitlines()[:-1]
     assert any(line.startswith("parameters") and "1.315 M" in line and "1.3 M" in line for line in text)
     assert any("truncate" in line and "count each module once" in line for line in text)
+
+
+def test_the_runtime_line_shows_the_machine_choice(capsys, monkeypatch):
+    from pose import runtime_autotune
+    from pose.runtime_autotune import Choice, Trial
+
+    trials = (Trial("onnx", 12.5, 0.0, True), Trial("openvino-bf16", 4.25, 0.2, True))
+    choice = Choice("openvino-bf16", 4.25, trials, True)
+    monkeypatch.setattr(runtime_autotune, "autotune", lambda model: choice)
+    fast = FAST[:-2]  # --runtime auto (the default)
+    code, out, _ = _info(capsys, "--model", "edite_hrnet_tiny", "--input", "128x96", "--json", *fast)
+    assert code == 0
+    report = json.loads(out.strip().splitlines()[-1])
+    assert (report["runtime"], report["runtime_ms_per_crop"]) == ("openvino-bf16", 4.25)
+    line = next(line for line in out.splitlines() if line.startswith("runtime"))
+    assert "openvino-bf16: 4.2 ms per crop (chosen on this machine, cached; onnx 12.5" in line
+
+
+def test_a_forced_runtime_is_timed_on_the_calibration_crops(capsys):
+    code, out, _ = _info(capsys, "--model", "edite_hrnet_tiny", "--input", "128x96", "--json", *FAST)
+    assert code == 0
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["runtime"] == "torch" and report["runtime_ms_per_crop"] > 0
+    line = next(line for line in out.splitlines() if line.startswith("runtime"))
+    assert line.startswith("runtime      torch:") and "forced by --runtime" in line
 
 
 @pytest.mark.parametrize(

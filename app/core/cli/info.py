@@ -1,4 +1,6 @@
-"""info: parameters, GMACs and CPU latency of a pose model, beside the figures its paper prints."""
+"""info: parameters, GMACs and CPU latency of a pose model, beside the figures its paper prints, and
+the runtime the app uses on this machine (timed once per machine and weights, then cached:
+pose.runtime_autotune)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pose.models.spec import PaperFigures
 
 EXIT_USAGE = 2
+RUNTIME_CHOICES = ("auto", "onnx", "openvino", "openvino-bf16", "torch", "eager")
+"""``--runtime`` values of run, bench and info: :data:`pose.runtime.RUNTIMES` (not imported here, so that
+parsing arguments does not load torch)."""
 _INPUT_PATTERN = re.compile(r"^(\d+)x(\d+)$")
 PAPER_NOTE = (
     "note: papers truncate (1.187 M params is printed 1.1 M) and their tools count each module once; "
@@ -27,7 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
     parser.add_argument("--repeats", type=int, default=20, help="timed forward passes (default 20)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed forward passes first (default 10)")
+    parser.add_argument("--runtime", default="auto", choices=RUNTIME_CHOICES,
+                        help="CPU runtime to report (default auto: the one the app picks on this machine, "
+                             "with the shipped weights; the first run times them all, about a minute)")
     parser.add_argument("--json", action="store_true", help="end the output with one JSON object")
+
+
+def add_runtime_argument(parser: argparse.ArgumentParser) -> None:
+    """``--runtime`` as run and bench take it."""
+    parser.add_argument("--runtime", default="auto", choices=RUNTIME_CHOICES,
+                        help="how the pose model runs on the CPU (default auto: the fastest accurate runtime "
+                             "on this machine, timed on first use and cached; see main.py info)")
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class ModelInfo:
     threads: int
     device: str
     paper: PaperFigures | None
+    runtime: RuntimeReport | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -58,7 +75,19 @@ class ModelInfo:
             "paper_params_m": None if self.paper is None else self.paper.params_m,
             "paper_gflops": None if self.paper is None else self.paper.gflops,
             "paper_source": None if self.paper is None else self.paper.source,
+            "runtime": None if self.runtime is None else self.runtime.name,
+            "runtime_ms_per_crop": None if self.runtime is None else round(self.runtime.ms_per_crop, 2),
         }
+
+
+@dataclass(frozen=True)
+class RuntimeReport:
+    """The CPU runtime and its milliseconds per crop, with how it was chosen and the weights it ran."""
+
+    name: str
+    ms_per_crop: float
+    how: str
+    weights: str
 
 
 def parse_input_size(text: str) -> tuple[int, int]:
@@ -92,7 +121,37 @@ def _format_text(info: ModelInfo) -> str:
         f"({info.device}, threads: {info.threads})",
         PAPER_NOTE,
     ]
+    if info.runtime is not None:
+        report = info.runtime
+        rows.insert(-1, f"{'runtime':13}{report.name}: {report.ms_per_crop:.1f} ms per crop ({report.how}; "
+                        f"{report.weights}; threads: {info.threads})")
     return "\n".join(row.rstrip() for row in rows)
+
+
+def _runtime_report(
+    model_name: str, input_size: tuple[int, int], runtime: str, repeats: int
+) -> RuntimeReport:
+    """The runtime the app would use for ``model_name`` on this CPU (``"auto"``) or a forced one, timed on
+    the calibration crops, with the shipped weights when there are any."""
+    from app.core.weights import resolve_weights
+    from pose.models import create_model
+    from pose.runtime_autotune import autotune, time_runtime
+
+    weights, _ = resolve_weights(model_name, None)
+    model = create_model(model_name, weights=weights, input_size=input_size)
+    described = f"weights {Path(weights).name}" if weights else "random weights"
+    if runtime == "auto":
+        choice = autotune(model)
+        others = ", ".join(f"{trial.runtime} {trial.ms_per_crop:.1f}" for trial in choice.trials
+                           if trial.runtime != choice.runtime and trial.ms_per_crop is not None)
+        how = "chosen on this machine" + (", cached" if choice.cached else "")
+        how += f"; {others}" if others else ""
+        return RuntimeReport(choice.runtime, choice.ms_per_crop, how, described)
+    trial = time_runtime(model, runtime, repeats)
+    if trial.ms_per_crop is None:
+        raise ValueError(f"--runtime {runtime}: {trial.note}")
+    how = "forced by --runtime" + ("" if trial.accepted else f", {trial.note}")
+    return RuntimeReport(runtime, trial.ms_per_crop, how, described)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,6 +178,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(str(error))
     latency = measure_latency(model, input_size, warmup=args.warmup, repeats=args.repeats)
+    runtime = None
+    if args.device == "cpu":
+        try:
+            runtime = _runtime_report(args.model, input_size, args.runtime, args.repeats)
+        except ValueError as error:
+            return _fail(str(error))
     info = ModelInfo(
         model=args.model,
         input_size=input_size,
@@ -129,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         threads=latency.threads,
         device=latency.device,
         paper=default_spec.paper_at(input_size),
+        runtime=runtime,
     )
     print(_format_text(info))
     if args.json:
