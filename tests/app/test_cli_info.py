@@ -89,3 +89,10 @@ def test_bad_arguments_give_one_error_line_and_exit_2(capsys, args, message):
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert message in err
+
+
+def test_runtime_choices_are_the_pose_runtimes():
+    from app.core.cli.info import RUNTIME_CHOICES
+    from pose.runtime import RUNTIMES
+
+    assert sorted(RUNTIME_CHOICES) == sorted(RUNTIMES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.core.cli.info import add_runtime_argument
 from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DetectorConfig
 
@@ -29,8 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="crop batch sizes for the model-only latency")
     parser.add_argument("--compare-runtimes", nargs="+", default=["eager", "torch", "onnx"],
                         choices=["eager", "torch", "onnx"], help="runtimes in the model-only latency table")
-    parser.add_argument("--runtime", default="auto", choices=["auto", "eager", "torch", "onnx"],
-                        help="how our model runs (pose.runtime; default: auto = ONNX Runtime on CPU)")
+    add_runtime_argument(parser)
     parser.add_argument("--detector", default="yolo", choices=["yolo", "hog", "none"],
                         help="detector our pipeline pays for (yolo: YOLO11n, random weights; none: free)")
     parser.add_argument("--detect-every", type=int, help="our detection interval k (default: the app's)")

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.core.cli.arg_types import float_in_range, int_in_range, max_threads, positive_float
+from app.core.cli.info import add_runtime_argument
 from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
 
@@ -46,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_trust_weights(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the pose model runs (default auto: CUDA when available)")
+    add_runtime_argument(parser)
     parser.add_argument("--no-flip", action="store_true",
                         help="skip flip-averaging: half the crops to pose (a crowd poses up to 2x faster; "
                         "one person on 2+ cores gains little, the flipped crop runs beside it)")
@@ -79,7 +81,8 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     from app.core.config import ModelConfig, PipelineConfig, SmootherConfig
 
     return PipelineConfig(
-        model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip),
+        model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip,
+                          runtime=args.runtime),
         detector=DetectorConfig(name=args.detector, weights=args.detector_weights,
                                 trust_weights=args.trust_weights,
                                 detect_every=args.detect_every, background_lag=args.background_lag,
