@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from support import REPO_ROOT
 
 from app.core.weights import (
     WeightsManifestError,
@@ -77,3 +78,77 @@ def test_ship_weights_keeps_only_model_facts_and_lists_the_file(tmp_path):
     assert "config" not in torch.load(shipped_dir / "tiny.pth", weights_only=True)["meta"]
     ship_weights(run, "tiny.pth", {"teacher": "again"}, shipped_dir)
     assert [item["teacher"] for item in read_manifest(shipped_dir)] == ["again"]
+
+
+# -- no weights path of run, eval, bench or the GUI's session runs a stranger's pickle ----------------------
+
+
+class _CreatesMarker:
+    """Unpickling this opens ``marker`` for writing, i.e. creates it: a stand-in for any shell command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.fixture
+def evil(tmp_path):
+    """(write_to, marker): writes a pickle that would create ``marker`` when loaded."""
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    def write_to(name):
+        path = tmp_path / name
+        path.write_bytes(pickle.dumps(_CreatesMarker(marker)))
+        return str(path)
+
+    return write_to, marker
+
+
+SAMPLE = str(REPO_ROOT / "assets" / "samples" / "pedestrians.mp4")
+
+
+def test_run_refuses_malicious_detector_weights_and_names_the_flag(evil, capsys):
+    import main
+
+    write_to, marker = evil
+    weights = write_to("yolo11n.pt")
+    code = main.main(["run", SAMPLE, "--model", "edite_hrnet_tiny", "--detector-weights", weights,
+                      "--max-frames", "1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "not an official ultralytics release" in err and "--trust-weights" in err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "eval", "bench", "gui"])
+def test_no_pose_weights_path_unpickles_code(command, evil, tmp_path):
+    """Pose weights are read with torch.load(weights_only=True) everywhere: the pickle is refused."""
+    import main
+
+    write_to, marker = evil
+    weights = write_to("pose.pth")
+    if command == "gui":  # the GUI's weights field goes through the same pipeline, in its session
+        from app.core.config import ModelConfig, PipelineConfig
+        from app.core.errors import AppError
+        from app.gui.session import Session
+
+        with pytest.raises(AppError):
+            Session().configure(PipelineConfig(model=ModelConfig(name="edite_hrnet_s", weights=weights)))
+    elif command == "bench":  # bench lets the loader's one-line error out
+        from pose.models.checkpoint import CheckpointError
+
+        argv = ["bench", "--quick", "--no-others", "--detector", "none", "--people", "1", "--models",
+                "edite_hrnet_s", "--weights", f"edite_hrnet_s={weights}"]
+        with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+            main.main(argv)
+    else:
+        argv = {
+            "run": ["run", SAMPLE, "--weights", weights, "--max-frames", "1", "--detector", "none"],
+            "eval": ["eval", "--ann", str(tmp_path / "a.json"), "--images", str(tmp_path), "--model",
+                     "edite_hrnet_s", "--weights", weights],
+        }[command]
+        assert main.main(argv) != 0
+    assert not marker.exists()
