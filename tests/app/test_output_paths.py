@@ -107,3 +107,10 @@ def test_a_partial_file_is_new_and_replaces_the_target_only_when_committed(tmp_p
 def test_a_partial_name_fits_beside_a_target_whose_name_just_fits(tmp_path):
     target = tmp_path / ("y" * 251 + ".csv")
     assert len(reserve_partial(target).name) <= 255
+
+
+def test_a_folder_name_over_the_limit_and_a_symlink_loop_are_plain_answers(tmp_path):
+    with pytest.raises(SinkError, match="file name is too long for this system"):
+        check_outputs([_csv(tmp_path / ("f" * 300) / "out.csv")])
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    assert not same_file(tmp_path / "loop.csv", tmp_path / "other.csv")

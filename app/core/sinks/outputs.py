@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.errors import SinkError, shown
+from app.core.errors import SinkError, path_problem, shown
 
 CSV_SUFFIXES = (".csv",)
 METADATA_SUFFIXES = (".json",)
@@ -48,7 +48,7 @@ def same_file(a: str | Path, b: str | Path) -> bool:
         if a.resolve() == b.resolve():
             return True
         first, second = a.stat(), b.stat()
-    except OSError:  # one of them does not exist (or cannot be looked at): nothing to collide with
+    except (OSError, RuntimeError):  # absent, unreadable or a symlink loop: nothing to collide with
         return False
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
@@ -58,10 +58,13 @@ def creation_problem(path: Path) -> str | None:
     folder = path.parent
     if len(path.name.encode()) > _name_max(folder):
         return f"its file name is too long ({len(path.name)} characters; at most {_name_max(folder)} here)"
-    if path.is_dir():
-        return "it is a folder; give a file name"
-    if not folder.is_dir():
-        return f"folder '{shown(folder)}' does not exist"
+    try:
+        if path.is_dir():
+            return "it is a folder; give a file name"
+        if not folder.is_dir():
+            return f"folder '{shown(folder)}' does not exist"
+    except OSError as error:  # e.g. a folder name over the limit
+        return path_problem(error)
     probe = folder / f".{secrets.token_hex(6)}.probe"
     try:
         os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -76,7 +79,7 @@ def creation_problem(path: Path) -> str | None:
 def _name_max(folder: Path) -> int:
     try:
         return os.pathconf(folder if folder.is_dir() else ".", "PC_NAME_MAX")
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # no such folder, or a name in the path over the limit
         return 255
 
 
