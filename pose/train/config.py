@@ -134,6 +134,10 @@ class RunConfig:
             stops: at the end, at ``--max-steps`` or on Ctrl-C). Saving it takes about a second.
         log_interval: write training scalars every this many iterations.
         flip_test: average with the flipped image during validation (as the paper reports).
+        threads: torch intra-op threads during the run (0: torch's default, one per core). On a CPU that
+            other work shares, 1 keeps the step from waiting on a descheduled thread at every operator.
+        compile: train through ``torch.compile`` (the model's many small operators fused; the first steps
+            pay the compilation). Validation and checkpoints use the plain module, which shares the weights.
     """
 
     batch_size: int = 32
@@ -146,6 +150,8 @@ class RunConfig:
     state_interval: int = 1
     log_interval: int = 50
     flip_test: bool = True
+    threads: int = 0
+    compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,8 @@ class TrainConfig:
             raise ConfigError("[train] batch_size must be at least 2 (BatchNorm on pooled features needs 2)")
         if self.optim.epochs < 1:
             raise ConfigError("[optim] epochs must be at least 1")
+        if self.train.threads < 0:
+            raise ConfigError("[train] threads must be 0 (torch's default) or more")
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (tuples as lists), e.g. to store in a checkpoint."""

