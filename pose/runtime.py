@@ -129,10 +129,10 @@ def cache_dir() -> Path:
     return Path(root) / "onnx"
 
 
-def export_onnx(model: nn.Module, input_hw: tuple[int, int]) -> bytes:
-    """ONNX bytes of the inference-prepared ``model`` with the graph folds of :mod:`pose.models.fold`, dynamic
-    batch axis (input ``x``, output ``y``)."""
-    prepared = prepare_for_export(model).cpu()
+def export_onnx(model: nn.Module, input_hw: tuple[int, int], folds: bool = True) -> bytes:
+    """ONNX bytes of the inference-prepared ``model``, with the graph folds of :mod:`pose.models.fold` unless
+    ``folds`` is False; dynamic batch axis (input ``x``, output ``y``)."""
+    prepared = (prepare_for_export(model) if folds else prepare_for_inference(model).float()).cpu()
     stack_dynamic_kernels(prepared)
     buffer = io.BytesIO()
     example = torch.zeros(2, 3, *input_hw)

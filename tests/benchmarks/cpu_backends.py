@@ -1,7 +1,7 @@
 """CPU backends tried for the pose model beside the ONNX Runtime float32 path the app uses, and why they lost.
 
     python tests/benchmarks/cpu_backends.py [--model edite_hrnet_s] [--input 128 96] [--batches 1 2]
-        [--compile] [--openvino]
+        [--compile] [--openvino] [--no-folds] [--app-only]
 
 Prints median milliseconds per forward pass, one thread, random weights (the cost does not depend on them):
 ONNX Runtime float32 (the app's graph: BN folded, DKA stacked; also with other session settings: extended
@@ -9,7 +9,8 @@ instead of all graph optimisations, the parallel executor, denormals flushed), O
 quantisation of the convs (QDQ, per-channel weights, calibrated on random crops: timing only), and optionally
 torch.compile (inductor; several minutes to compile) and OpenVINO in float32 and bfloat16 (``pip install
 openvino``). Also prints how many operators ONNX Runtime keeps after its optimisations at batch 1, and how
-many of them are NCHWc layout reorders.
+many of them are NCHWc layout reorders. ``--no-folds`` exports the graph without the folds of
+``pose.models.fold`` (the graph before issue 17); ``--app-only`` skips the losing session settings and INT8.
 """
 
 from __future__ import annotations
@@ -109,14 +110,17 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="also torch.compile (slow to compile)")
     parser.add_argument("--openvino", action="store_true", help="also OpenVINO (pip install openvino)")
+    parser.add_argument("--no-folds", action="store_true", help="export without pose.models.fold's folds")
+    parser.add_argument("--app-only", action="store_true", help="skip other session settings and INT8")
     args = parser.parse_args()
     torch.set_num_threads(1)
     input_hw = tuple(args.input)
     model = create_model(args.model, input_size=input_hw).eval()
     folder = Path(tempfile.mkdtemp(prefix="cpu-backends-"))
     float_path, int8_path = folder / "float32.onnx", folder / "int8.onnx"
-    float_path.write_bytes(export_onnx(model, input_hw))
-    quantised_copy(float_path, int8_path, input_hw)
+    float_path.write_bytes(export_onnx(model, input_hw, folds=not args.no_folds))
+    if not args.app_only:
+        quantised_copy(float_path, int8_path, input_hw)
 
     optimized = folder / "optimized.onnx"
     ort_session(float_path, 1, optimized)
@@ -124,8 +128,9 @@ def main() -> None:
 
     counts = collections.Counter(node.op_type for node in onnx.load(str(optimized)).graph.node)
     reorders = counts["ReorderInput"] + counts["ReorderOutput"]
-    print(f"{args.model} at {input_hw[0]}x{input_hw[1]}: ONNX Runtime keeps {sum(counts.values())} operators "
-          f"at batch 1, {reorders} of them NCHWc layout reorders")
+    graph = "unfolded graph" if args.no_folds else "folded graph"
+    print(f"{args.model} at {input_hw[0]}x{input_hw[1]}, {graph}: ONNX Runtime keeps {sum(counts.values())} "
+          f"operators at batch 1, {reorders} of them NCHWc layout reorders")
 
     def onnxruntime_forward(path: Path, variant: str = "") -> Callable[[int], Forward]:
         def make(batch: int) -> Forward:
@@ -134,10 +139,12 @@ def main() -> None:
 
         return make
 
+    suffixes = [""] if args.app_only else list(SESSION_VARIANTS)
     variants: dict[str, Callable[[int], Forward]] = {
-        f"onnxruntime float32{suffix}": onnxruntime_forward(float_path, suffix) for suffix in SESSION_VARIANTS
+        f"onnxruntime float32{suffix}": onnxruntime_forward(float_path, suffix) for suffix in suffixes
     }
-    variants["onnxruntime int8 (QDQ)"] = onnxruntime_forward(int8_path)
+    if not args.app_only:
+        variants["onnxruntime int8 (QDQ)"] = onnxruntime_forward(int8_path)
     if args.compile:
         variants["torch.compile (inductor)"] = compiled_forward(model)
     if args.openvino:
