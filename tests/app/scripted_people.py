@@ -86,6 +86,19 @@ class Scene:
         return self.time_of(int(image[0, 0, 0]) * 256 + int(image[0, 0, 1]))
 
 
+
+def relay(switch_s: float = 0.25) -> Scene:
+    """Two people who leave at ``switch_s`` seconds as two others arrive far away (at 10 fps: frames 0-2,
+    then 3 on). A tracker numbers the newcomers 3 and 4 and confirms them on their third frame (5), so a
+    reset that forgets nothing shows up as IDs 3 and 4, or none, instead of 1 and 2 afterwards."""
+    before, after = (lambda t: t < switch_s), (lambda t: t >= switch_s)
+    return Scene([
+        ScriptedPerson(walking((100, 120), (10, 0)), visible=before),
+        ScriptedPerson(walking((250, 120), (-10, 0)), template=ARMS_UP, visible=before),
+        ScriptedPerson(walking((400, 360), (10, 0)), visible=after),
+        ScriptedPerson(walking((560, 360), (-10, 0)), template=ARMS_UP, visible=after),
+    ])
+
 @dataclass(frozen=True)
 class FakeDetections:
     xyxy: np.ndarray

@@ -6,7 +6,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from scripted_people import ARMS_UP, Scene, ScriptedDetector, ScriptedEstimator, ScriptedPerson, walking
+from scripted_people import (
+    ARMS_UP,
+    Scene,
+    ScriptedDetector,
+    ScriptedEstimator,
+    ScriptedPerson,
+    relay,
+    walking,
+)
 
 from app.core.config import DetectorConfig, PipelineConfig, SmootherConfig
 from app.core.pipeline import Pipeline
@@ -128,12 +136,11 @@ def test_one_person_found_twice_is_reported_once():
 
 
 def test_reset_starts_ids_again():
-    scene = _two_walkers()
+    scene = relay()
     pipeline, _ = _pipeline(scene)
-    for frame in scene.frames(3):
-        pipeline.process(frame)
+    assert [sorted(pipeline.process(frame).track_ids.tolist()) for frame in scene.frames(6)][-1] == [3, 4]
     pipeline.reset()
-    assert sorted(pipeline.process(scene.frame(0)).track_ids.tolist()) == [1, 2]
+    assert sorted(pipeline.process(scene.frame(6)).track_ids.tolist()) == [1, 2]
 
 
 def test_describe_names_model_device_and_detector():
@@ -151,18 +158,17 @@ def test_describe_names_model_device_and_detector():
 
 
 def test_reconfigure_switches_cheap_settings_at_once():
-    scene = _two_walkers()
+    scene = relay()
     pipeline, _ = _pipeline(scene, k=3)
-    for frame in scene.frames(3):
+    for frame in scene.frames(5):
         pipeline.process(frame)
     config = pipeline.config
     pipeline.reconfigure(replace(config, detector=replace(config.detector, detect_every=1),
                                  model=replace(config.model, flip=False)))
     assert pipeline.estimator.flip is False and pipeline.describe().detect_every == 1
-    assert sorted(pipeline.process(scene.frame(3)).track_ids.tolist()) == [1, 2]  # tracks kept
+    assert sorted(pipeline.process(scene.frame(5)).track_ids.tolist()) == [3, 4]  # tracks kept
     pipeline.reconfigure(replace(pipeline.config, smoother=SmootherConfig(strength=0.9)))
-    pipeline.process(scene.frame(4))
-    assert sorted(pipeline.process(scene.frame(5)).track_ids.tolist()) == [1, 2]  # restarted from 1
+    assert sorted(pipeline.process(scene.frame(6)).track_ids.tolist()) == [1, 2]  # restarted from 1
     assert pipeline.tracker.active_ids == (1, 2)
 
 

@@ -8,7 +8,15 @@ import threading
 
 import cv2
 import pytest
-from scripted_people import Scene, SceneSource, ScriptedDetector, ScriptedEstimator, ScriptedPerson, walking
+from scripted_people import (
+    Scene,
+    SceneSource,
+    ScriptedDetector,
+    ScriptedEstimator,
+    ScriptedPerson,
+    relay,
+    walking,
+)
 
 from app.core.config import DEFAULT_DETECT_EVERY
 from app.core.errors import SourceError
@@ -74,11 +82,14 @@ def test_on_frame_gets_final_timings_and_the_overlay_when_asked(scene, pipeline)
         assert result.timings_ms["total"] >= result.timings_ms["pose"] + result.timings_ms["render"]
 
 
-def test_each_run_starts_ids_from_one(scene, pipeline):
-    ids = []
-    for _ in range(2):
-        pipeline.run(SceneSource(scene, 3), on_frame=lambda f, r, a: ids.append(sorted(r.track_ids.tolist())))
-    assert ids[0] == ids[3] == [1, 2]
+def test_each_run_starts_ids_from_one():
+    scene = relay()
+    pipeline = Pipeline(estimator=ScriptedEstimator(scene, noise_px=1.0), detector=ScriptedDetector(scene))
+    runs: list[list[list[int]]] = [[], []]  # track IDs per frame, per run
+    for ids in runs:
+        pipeline.run(SceneSource(scene, 7), on_frame=lambda f, r, a, ids=ids: ids.append(sorted(r.track_ids)))
+    assert runs[0][0] == [1, 2] and runs[0][-1] == [3, 4]
+    assert runs[1] == runs[0]
 
 
 def test_outputs_stay_valid_when_the_source_fails(tmp_path, scene, pipeline):

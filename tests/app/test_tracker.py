@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scripted_people import ARMS_UP, STANDING, Scene, ScriptedPerson, walking
+from scripted_people import ARMS_UP, STANDING, Scene, ScriptedPerson, relay, walking
 
 from app.core.config import TrackerConfig
 from app.core.tracking.tracker import Tracker
@@ -123,17 +123,21 @@ def test_confirmed_track_missing_is_lost_then_ended():
 
 
 def test_each_tracker_counts_its_own_ids():
-    left, right = walking((100, 240), (10, 0)), walking((400, 240), (-10, 0))
-    scene = Scene([ScriptedPerson(left), ScriptedPerson(right)])
+    scene = relay()
     rng = np.random.default_rng(0)
     first, second = Tracker(), Tracker()
-    for index in range(3):
+    for index in range(6):
         t = scene.time_of(index)
         observed = _observe(scene, t, rng)[:3]
         a, b = first.update(t, *observed), second.update(t, *observed)
-        assert sorted(a.ids.tolist()) == sorted(b.ids.tolist()) == [1, 2]
+        assert a.ids.tolist() == b.ids.tolist()
+    assert sorted(a.ids.tolist()) == [3, 4] and a.confirmed.all()
     first.reset()
-    assert sorted(first.update(1.0, *_observe(scene, 1.0, rng)[:3]).ids.tolist()) == [1, 2]
+    assert first.active_ids == ()
+    t = scene.time_of(6)
+    observed = _observe(scene, t, rng)[:3]
+    assert sorted(first.update(t, *observed).ids.tolist()) == [1, 2]
+    assert sorted(second.update(t, *observed).ids.tolist()) == [3, 4]
 
 
 def test_empty_frames_are_fine():
