@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.core.cli.info import add_runtime_argument
+from app.core.cli.info import RUNTIME_CHOICES, add_runtime_argument
 from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DetectorConfig
 
@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 2, 6, 12],
                         help="crop batch sizes for the model-only latency")
     parser.add_argument("--compare-runtimes", nargs="+", default=["eager", "torch", "onnx"],
-                        choices=["eager", "torch", "onnx"], help="runtimes in the model-only latency table")
+                        choices=[name for name in RUNTIME_CHOICES if name != "auto"],
+                        help="runtimes in the model-only latency table")
     add_runtime_argument(parser)
     parser.add_argument("--detector", default="yolo", choices=["yolo", "hog", "none"],
                         help="detector our pipeline pays for (yolo: YOLO11n, random weights; none: free)")
