@@ -34,8 +34,9 @@ class ModelConfig:
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         flip: average the heatmaps of the crop and its mirror image (more accurate, twice the cost).
         half: run in float16; None lets the estimator decide (on for CUDA, off on CPU).
-        runtime: how the model runs (``pose.runtime``): ``"auto"`` (ONNX Runtime on the CPU when installed
-            and weights are loaded, else the BN-folded torch model), ``"onnx"``, ``"torch"`` or ``"eager"``.
+        runtime: how the model runs (``pose.runtime``): ``"auto"`` (with weights loaded, the fastest accurate
+            CPU runtime on this machine, timed once and cached; else the BN-folded torch model), ``"onnx"``,
+            ``"openvino"``, ``"openvino-bf16"``, ``"torch"`` or ``"eager"``.
     """
 
     name: str = DEFAULT_MODEL
