@@ -30,7 +30,8 @@ from app.core.config import DetectorConfig, PipelineConfig
 from app.core.errors import SinkError
 from app.core.pipeline import Pipeline
 from app.core.sinks import COLUMNS, CsvSink, metadata_path
-from app.core.types import FrameResult
+from app.core.sinks.metadata import RunMetadata
+from app.core.types import FrameResult, PipelineInfo, RunInfo, SourceInfo
 from pose.skeleton import COCO
 
 GOLDEN = REPO_ROOT / "tests" / "data" / "app" / "golden_tiny_run.csv"
@@ -149,3 +150,22 @@ def test_the_source_is_never_overwritten(tmp_path):
     with pytest.raises(SinkError, match="is the input"):
         CsvSink(precious).open(info)
     assert precious.read_text() == "precious\n" and [p.name for p in tmp_path.iterdir()] == ["input.csv"]
+
+
+def _run_info(fps: float | None) -> RunInfo:
+    source = SourceInfo(spec="cam", kind="camera", size=(64, 48), fps=fps, frame_count=None, is_live=True)
+    pipeline = PipelineInfo(model="m", weights=None, weights_sha256=None, device="cpu", flip=True, half=False,
+                            detector="d", detector_description="d", detector_is_fallback=False,
+                            detector_notice=None, detect_every=1)
+    return RunInfo(source=source, pipeline=pipeline)
+
+
+def test_metadata_counts_frames_drops_and_the_rate_between_first_and_last_frame():
+    metadata = RunMetadata(_run_info(fps=float("inf")), outputs={})
+    for now_s, dropped in [(10.0, 0), (10.5, 2), (11.0, 5)]:  # the source's running total of drops
+        metadata.count_frame(now_s, dropped)
+    data = metadata.to_dict()
+    assert data["run"] == {"frames": 3, "measured_fps": 2.0, "dropped_frames": 5}
+    assert data["outcome"] == {"ended": None, "frames": 3, "signal": None, "error": None}  # still running
+    assert data["source"]["nominal_fps"] is None  # JSON has no Infinity
+    json.dumps(data, allow_nan=False)

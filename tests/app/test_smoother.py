@@ -100,6 +100,9 @@ def test_low_score_keypoints_are_predicted_not_updated():
     scores[40:43, 9] = 0.9  # the same jump, confidently measured, is followed
     followed = smooth(times, corrupted, scores, SmootherConfig(min_score=0.3))
     assert np.abs(followed[42, 9] - truth[42, 9]).max() > 40.0
+    scores[40:43, 9] = 0.3  # a score equal to min_score counts as confident
+    at_floor = smooth(times, corrupted, scores, SmootherConfig(min_score=0.3))
+    assert np.abs(at_floor[42, 9] - truth[42, 9]).max() > 20.0
 
 
 def test_measurement_noise_scales_with_score():
@@ -125,6 +128,20 @@ def test_tracks_are_smoothed_independently_and_forgotten():
     smoother.forget([1])
     restarted = smoother.update(2 / 30, np.array([1]), (a + 100)[None], scores[:1], heights[:1])
     np.testing.assert_allclose(restarted[0], a + 100)  # track 1 starts afresh: no pull from its old state
+    smoother.reset()
+    after_reset = smoother.update(3 / 30, np.array([1, 2]), np.stack([a, b]) + 60, scores, heights)
+    np.testing.assert_allclose(after_reset, np.stack([a, b]) + 60)  # every track starts afresh
+
+
+def test_noise_scales_with_the_person_height(noisy_walk):
+    # One setting suits people near and far: a person twice as tall, measured with twice the pixel noise,
+    # is smoothed to exactly twice the coordinates.
+    times, _, measured, scores = noisy_walk
+    near, far = KeypointSmoother(), KeypointSmoother()
+    for t, points, frame_scores in zip(times[:60], measured[:60], scores[:60], strict=True):
+        small = far.update(t, np.array([1]), points[None], frame_scores[None], np.array([HEIGHT_PX]))
+        large = near.update(t, np.array([1]), 2 * points[None], frame_scores[None], np.array([2 * HEIGHT_PX]))
+        np.testing.assert_allclose(large, 2 * small, rtol=1e-5)
 
 
 def reference_smooth(times, keypoints, scores, config: SmootherConfig) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from scripted_people import ARMS_UP, STANDING, Scene, ScriptedPerson, relay, walking
 
 from app.core.config import TrackerConfig
-from app.core.tracking.tracker import Tracker
+from app.core.tracking.tracker import Tracker, pose_centre
 
 
 def _observe(scene: Scene, t: float, rng: np.random.Generator, noise_px: float = 2.0):
@@ -115,7 +115,7 @@ def test_confirmed_track_missing_is_lost_then_ended():
     rng = np.random.default_rng(0)
     tracker.update(0.0, *_observe(scene, 0.0, rng)[:3])
     nobody = (np.zeros((0, 4)), np.zeros((0, 17, 2)), np.zeros((0, 17)))
-    assert tracker.update(0.3, *nobody).lost == (1,)
+    assert tracker.update(0.5, *nobody).lost == (1,)  # unseen for exactly max_age_s: still alive
     assert tracker.active_ids == (1,)
     finished = tracker.update(0.6, *nobody)
     assert finished.ended == (1,)
@@ -143,3 +143,24 @@ def test_each_tracker_counts_its_own_ids():
 def test_empty_frames_are_fine():
     update = Tracker().update(0.0, np.zeros((0, 4)), np.zeros((0, 17, 2)), np.zeros((0, 17)))
     assert update.ids.shape == (0,) and update.confirmed.shape == (0,)
+
+
+@pytest.mark.parametrize(("iou_weight", "min_similarity"), [(0.0, 0.2), (1.0, 0.5)],
+                         ids=["keypoints-only", "boxes-only"])
+def test_a_fast_walker_keeps_one_id_by_either_similarity_alone(iou_weight, min_similarity):
+    # 20 px per frame, a third of the box width: each similarity term must count on its own, and boxes alone
+    # match at 0.5 only when the prediction moves them along x (not y).
+    scene = Scene([ScriptedPerson(walking((60, 240), (200, 0)))], fps=10.0)
+    tracker = Tracker(TrackerConfig(iou_weight=iou_weight, min_similarity=min_similarity))
+    rng = np.random.default_rng(0)
+    times = map(scene.time_of, range(15))
+    ids = [tracker.update(t, *_observe(scene, t, rng)[:3]).ids.tolist() for t in times]
+    assert ids == [[1]] * 15
+
+
+def test_pose_centre_weighs_confident_keypoints_and_falls_back_to_the_box():
+    box = np.array([0.0, 0.0, 100.0, 200.0])
+    keypoints = np.array([[10.0, 20.0], [30.0, 60.0], [500.0, 500.0]])
+    scores = np.array([0.9, 0.3, 0.1])
+    np.testing.assert_allclose(pose_centre(box, keypoints, scores, min_score=0.2), [15.0, 30.0])
+    np.testing.assert_allclose(pose_centre(box, keypoints, scores, min_score=0.95), [50.0, 100.0])
