@@ -3,16 +3,13 @@
 numpy only, so the same code serves torch, ONNX and hand-made test arrays.
 """
 
-from pose.codecs.dark import decode_heatmaps_dark
-from pose.codecs.decode import argmax_heatmaps, decode_heatmaps
+from pose.codecs.decode import decode_heatmaps
 from pose.codecs.flip import average_with_flipped, flip_back
 from pose.codecs.gaussian import encode_heatmaps
 
 __all__ = [
-    "argmax_heatmaps",
     "average_with_flipped",
     "decode_heatmaps",
-    "decode_heatmaps_dark",
     "encode_heatmaps",
     "flip_back",
 ]

@@ -1,4 +1,4 @@
-"""Heatmap codecs: MSRA targets, quarter-offset decoding with its strict bounds, DARK, flip-back."""
+"""Heatmap codecs: MSRA targets, quarter-offset decoding with its strict bounds, flip-back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from pose.codecs import (
     average_with_flipped,
     decode_heatmaps,
-    decode_heatmaps_dark,
     encode_heatmaps,
     flip_back,
 )
@@ -139,20 +138,6 @@ def test_decode_returns_float32_for_half_precision_input():
     coords, scores = decode_heatmaps(heatmaps)
     assert coords.dtype == np.float32 and scores.dtype == np.float32
     np.testing.assert_array_equal(coords[0, 0], [20.25, 30.75])
-
-
-def test_dark_decoder_is_sub_pixel_accurate_away_from_the_border():
-    """Points at least the blur radius (5 px) inside: the zero-padded blur biases points nearer the edge."""
-    rng = np.random.default_rng(3)
-    points = rng.uniform([6, 6], [41, 57], size=(100, 2))
-    coords, scores = decode_heatmaps_dark(_gaussians(points)[None])
-    assert np.abs(coords[0] - points).max() < 0.01
-    np.testing.assert_allclose(scores[0], _gaussians(points).reshape(100, -1).max(axis=1), rtol=1e-6)
-
-
-def test_dark_decoder_leaves_border_peaks_at_the_argmax():
-    coords, _ = decode_heatmaps_dark(_gaussians(np.array([[0.3, 30.2], [47.0, 63.0]]))[None])
-    np.testing.assert_array_equal(coords[0], [[0, 30], [47, 63]])
 
 
 def test_flip_back_of_a_flipped_heatmap_is_the_original():
