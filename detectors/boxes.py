@@ -1,10 +1,10 @@
-"""Box geometry in numpy: the 3:4 expansion for top-down crops, boxes from keypoints, IoU and NMS.
+"""Box geometry in numpy: boxes from keypoints, IoU and NMS.
 
 Boxes are (N, 4) float arrays (x1, y1, x2, y2) in image pixels, x right, y down; width is x2 - x1.
 
-Image border: `expand_to_aspect` and `boxes_from_keypoints` never clip. Clipping a box to the image would
-break its exact aspect and move its centre, so the pose crop would be stretched or shifted; instead the crop
-reads zeros (black) outside the image, as mmpose's affine crop does. `clip_to_image` exists for display.
+Image border: `boxes_from_keypoints` never clips. Clipping a box to the image would move its centre, so the
+pose crop would be shifted; instead the crop reads zeros (black) outside the image, as mmpose's affine crop
+does. The crop's aspect fix (3:4 for a 256x192 input) is `pose.transforms.box_to_center_size`'s job.
 """
 
 from __future__ import annotations
@@ -19,50 +19,6 @@ def _as_boxes(xyxy: np.ndarray) -> np.ndarray:
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"boxes must be (N, 4) x1, y1, x2, y2; got shape {boxes.shape}")
     return boxes
-
-
-def expand_to_aspect(xyxy: np.ndarray, aspect_ratio: float = 0.75, padding: float = 1.0) -> np.ndarray:
-    """Grow each box about its centre to exactly `aspect_ratio` (width / height), then scale it by `padding`.
-
-    Only the short side grows, so the original box is always contained. With padding 1 the function is
-    idempotent. Boxes may extend past the image border (see the module docstring). A zero-size box stays
-    zero-size; a box of zero width and non-zero height (or the reverse) gets the aspect from the other side.
-
-    Args:
-        xyxy: (N, 4) boxes, image pixels.
-        aspect_ratio: target width / height, 0.75 for the 192x256 pose input.
-        padding: factor >= 1 applied to both sides after the aspect fix (mmpose uses 1.25 on detector boxes).
-
-    Returns:
-        (N, 4) float32 boxes with (x2 - x1) / (y2 - y1) == aspect_ratio, same centres as the input.
-    """
-    if aspect_ratio <= 0:
-        raise ValueError(f"aspect_ratio must be > 0 (width / height), got {aspect_ratio}")
-    if padding < 1:
-        raise ValueError(f"padding must be >= 1 so the box is never shrunk, got {padding}")
-    boxes = _as_boxes(xyxy)
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    width = np.abs(boxes[:, 2] - boxes[:, 0])
-    height = np.abs(boxes[:, 3] - boxes[:, 1])
-    width, height = np.maximum(width, height * aspect_ratio), np.maximum(height, width / aspect_ratio)
-    half = np.stack([width, height], axis=1) * (padding / 2)
-    return np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
-
-
-def clip_to_image(xyxy: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
-    """Clamp boxes to the image: x in [0, width], y in [0, height]. For drawing, not for crops.
-
-    Args:
-        xyxy: (N, 4) boxes, image pixels.
-        image_hw: (height, width) of the image.
-
-    Returns:
-        (N, 4) float32 boxes inside the image (possibly of zero size).
-    """
-    boxes = _as_boxes(xyxy)
-    height, width = image_hw
-    upper = np.array([width, height, width, height], np.float32)
-    return np.clip(boxes, 0, upper).astype(np.float32)
 
 
 def boxes_from_keypoints(
