@@ -163,7 +163,7 @@ class OnnxForward:
 
     Every worker runs its share of the crops through a single-threaded session (sessions allow concurrent
     ``run`` calls and release the GIL). ONNX Runtime's own intra-op threads barely help this model: its
-    ~6,500 small operators leave little to split, while whole crops on separate cores run side by side.
+    many small operators leave little to split, while whole crops on separate cores run side by side.
     A session specialised to one share size (the batch dimension fixed, so ONNX Runtime folds the shape
     arithmetic away) is built in the background the first time a small share size is seen; until it is
     ready, the generic dynamic-batch session runs the share, so a new crowd size never stalls a frame.
@@ -178,8 +178,7 @@ class OnnxForward:
 
     SPECIALISED_UP_TO = 4
     """Shares of up to this many crops get a specialised session: faster than the generic one for small
-    batches (batch 1: 12.9 vs 16.5 ms, batch 4: 33.7 vs 38.7 ms), slower for large ones (batch 12: 98.7 vs
-    92.9 ms); EDite-HRNet-S at 128x96, one thread, ``tests/benchmarks/onnx_workers.py``."""
+    batches, slower for large ones (``python tests/benchmarks/onnx_workers.py`` measures where they cross)."""
 
     def __init__(
         self, model: nn.Module, threads: int | None = None, cache: Path | None = None, specialise: bool = True

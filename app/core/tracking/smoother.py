@@ -3,8 +3,8 @@
 Every (track, keypoint) has a state ``[x, vx, y, vy]`` (pixels, pixels per second) and its covariance. The
 keypoints' filters are independent, so one track's filters are stacked into one block-diagonal filter
 (state ``(4K,)``, covariance ``(4K, 4K)``) and run by one filterpy ``predict``/``update`` per frame: the
-same arithmetic as K separate 4-state filters (tested against them), in fewer calls (6 people: 2.84 -> 1.85 ms
-per frame, ``python tests/benchmarks/smoother_cost.py`` before and after the change).
+same arithmetic as K separate 4-state filters (tested against them) in one call instead of K
+(``python tests/benchmarks/smoother_cost.py`` measures the cost per frame).
 The track's :class:`_TrackState` owns the state; the :class:`ConstantVelocityModel` only builds matrices.
 Noise is measured in units of the person's height, so one setting suits people near and far:
 
