@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_inference import _model_with_random_statistics, _relative_error
+from random_models import model_with_random_statistics, relative_error
 from torch import nn
 
 from pose.models.fold import (
@@ -23,12 +23,12 @@ TOLERANCE = 1e-4
 
 @pytest.mark.parametrize("name", list_models())
 def test_export_graph_equals_the_eager_model(name: str) -> None:
-    model = _model_with_random_statistics(name)
+    model = model_with_random_statistics(name)
     inputs = torch.randn(2, 3, 128, 96, generator=torch.Generator().manual_seed(4))
     with torch.inference_mode():
         expected = model(inputs)
         assert expected.abs().max() > 1e-3
-        assert _relative_error(prepare_for_export(model)(inputs), expected) < TOLERANCE
+        assert relative_error(prepare_for_export(model)(inputs), expected) < TOLERANCE
 
 
 @pytest.mark.parametrize(("channels", "kernel", "stride", "dense"), [(8, 3, 1, False), (12, 5, 2, True)])
@@ -48,7 +48,7 @@ def test_folded_ghost_module_equals_the_ghost_module(
         expected = ghost(x)
         fold_batchnorm(ghost)
         folded = FoldedGhostModule(ghost)
-        assert _relative_error(folded(x), expected) < 1e-5
+        assert relative_error(folded(x), expected) < 1e-5
     assert not any(isinstance(module, nn.BatchNorm2d) for module in folded.modules())
 
 
@@ -58,7 +58,7 @@ def test_ghost_fold_needs_folded_batchnorms() -> None:
 
 
 def test_edite_folds_reach_every_ghost_module_and_cheap_op() -> None:
-    model = _model_with_random_statistics("edite_hrnet_tiny")
+    model = model_with_random_statistics("edite_hrnet_tiny")
     ghosts = sum(isinstance(module, GhostModuleV2) for module in model.modules())
     prepared = prepare_for_inference(model, rewrite_convs=False)
     assert fold_ghost_modules(prepared) == ghosts > 0
