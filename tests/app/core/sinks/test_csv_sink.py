@@ -1,7 +1,7 @@
 """CSV sink: exact schema, a golden file for a tiny synthetic run, per-frame flushing, metadata JSON.
 
 Regenerate the golden file after a deliberate change with
-``UPDATE_GOLDEN=1 python -m pytest tests/app/test_csv_sink.py -k golden`` and review its diff.
+``UPDATE_GOLDEN=1 python -m pytest tests/app/core/sinks/test_csv_sink.py -k golden`` and review its diff.
 """
 
 from __future__ import annotations
