@@ -8,13 +8,13 @@ unset YOLO_OFFLINE, so ultralytics' real DNS probe decides that the machine is o
 from __future__ import annotations
 
 import logging
-import pickle
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+from evil_pickle import write_evil_pickle
 from offline_network import network_unreachable  # noqa: F401  (autouse: no test here reaches the network)
 from support import REPO_ROOT
 
@@ -152,24 +152,13 @@ def test_an_unlisted_cached_yolo11n_is_skipped_unless_trusted(tmp_path):
     assert trusted.description == "YOLO yolo11n.pt (cpu)" and trusted.notice is None
 
 
-class _CreatesMarker:
-    """Unpickling this opens `marker` for writing, i.e. creates it: a stand-in for any shell command."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (str(self.marker), "w"))
-
-
 @pytest.fixture
 def evil_pickle(tmp_path):
     """(write_to, marker): writes a pickle that would create `marker` when loaded."""
     marker = tmp_path / "pwned"
 
     def write_to(path):
-        path.write_bytes(pickle.dumps(_CreatesMarker(marker)))
-        return path
+        return write_evil_pickle(path, marker)
 
     return write_to, marker
 

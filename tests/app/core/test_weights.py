@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from evil_pickle import write_evil_pickle
 from support import REPO_ROOT
 
 from app.core.weights import (
@@ -83,27 +84,13 @@ def test_ship_weights_keeps_only_model_facts_and_lists_the_file(tmp_path):
 # -- no weights path of run, eval, bench or the GUI's session runs a stranger's pickle ----------------------
 
 
-class _CreatesMarker:
-    """Unpickling this opens ``marker`` for writing, i.e. creates it: a stand-in for any shell command."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (str(self.marker), "w"))
-
-
 @pytest.fixture
 def evil(tmp_path):
     """(write_to, marker): writes a pickle that would create ``marker`` when loaded."""
-    import pickle
-
     marker = tmp_path / "pwned"
 
     def write_to(name):
-        path = tmp_path / name
-        path.write_bytes(pickle.dumps(_CreatesMarker(marker)))
-        return str(path)
+        return str(write_evil_pickle(tmp_path / name, marker))
 
     return write_to, marker
 
