@@ -82,7 +82,7 @@ def test_a_teacher_only_box_surrounds_the_keypoints_inside_the_image():
 
 
 class OracleTeacher:
-    """Returns the persons of a COCO file (looked up by image size): labelled keypoints score 0.9, others 0."""
+    """The persons of a COCO file (looked up by image size): labelled keypoints score 0.9, others 0."""
 
     def __init__(self, dataset: dict) -> None:
         self.by_size = {}
