@@ -75,14 +75,29 @@ def ours_systems(
             systems.append(Unavailable(f"ours {name}", f"no trained weights ship for {name}: pass "
                                                        f"--weights {name}=FILE"))
             continue
-        model = create_model(name, weights=path, input_size=input_size)
+        estimator = TopDownEstimator(create_model(name, weights=path, input_size=input_size), device="cpu",
+                                     runtime=runtime)
+        size = "x".join(map(str, estimator.spec.input_size))
         for flip in (True, False):
-            estimator = TopDownEstimator(model, device="cpu", runtime=runtime, flip=flip)
-            size = "x".join(map(str, estimator.spec.input_size))
+            predict, warm_up = _with_flip(estimator, flip)
             systems.append(PoseSystem(f"ours {name}", f"flip {'on' if flip else 'off'}, {size}, "
-                                                      f"{estimator.runtime}", True, estimator,
-                                      estimator.warm_up))
+                                                      f"{estimator.runtime}", True, predict, warm_up))
     return systems
+
+
+def _with_flip(estimator, flip: bool) -> tuple[Callable, Callable[[int], None]]:
+    """``estimator``'s call and warm-up with its flip set to ``flip`` first: both settings share one
+    estimator, so its runtime's sessions are built once."""
+
+    def predict(image: np.ndarray, boxes: np.ndarray):
+        estimator.flip = flip
+        return estimator(image, boxes)
+
+    def warm_up(max_people: int) -> None:
+        estimator.flip = flip
+        estimator.warm_up(max_people)
+
+    return predict, warm_up
 
 
 def yolo_pose_system() -> PoseSystem | Unavailable:
