@@ -136,8 +136,6 @@ class RunConfig:
         flip_test: average with the flipped image during validation (as the paper reports).
         threads: torch intra-op threads during the run (0: torch's default, one per core). On a CPU that
             other work shares, 1 keeps the step from waiting on a descheduled thread at every operator.
-        compile: train through ``torch.compile`` (the model's many small operators fused; the first steps
-            pay the compilation). Validation and checkpoints use the plain module, which shares the weights.
     """
 
     batch_size: int = 32
@@ -151,7 +149,6 @@ class RunConfig:
     log_interval: int = 50
     flip_test: bool = True
     threads: int = 0
-    compile: bool = False
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,6 @@ class _Run:
         run = config.train
         torch.manual_seed(run.seed)
         self.model = build_model(config).to(device).train()
-        self.forward = torch.compile(self.model) if run.compile else self.model
         spec = self.model.spec
         data, augment = config.data, config.augment
         samples = load_person_samples(
@@ -214,7 +213,7 @@ class _Run:
         )
         loss_sum, steps, images, started = torch.zeros((), device=self.device), 0, 0, time.perf_counter()
         for batch in self.loader:
-            loss_sum += train_step(self.forward, batch, self.loss_fn, self.optimizer, self.scaler)
+            loss_sum += train_step(self.model, batch, self.loss_fn, self.optimizer, self.scaler)
             lr = self.optimizer.param_groups[0]["lr"]
             self.scheduler.step()
             progress.iteration += 1
