@@ -93,7 +93,7 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
         "--images", str(TINY.parent / "vtest_frame100.jpg"), "--out", str(out), "--device", "cpu",
         "--max-steps", "1", "--set", 'model.name="edite_hrnet_tiny"', "--set", "model.input_size=[64, 64]",
         "--set", "train.batch_size=2", "--set", "train.workers=0", "--set", "train.flip_test=false",
-        "--set", "train.checkpoint_interval=1", "--ship", "tiny.pth",
+        "--set", "train.checkpoint_interval=1", "--ship", "tiny.pth", "--pack", str(tmp_path / "packed"),
     ])
     printed = capsys.readouterr().out
     assert code == 0, printed
@@ -111,6 +111,9 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert entry["file"] == "tiny.pth" and entry["teacher"].startswith("Ultralytics YOLO11n-pose")
     assert {"AP", "PCK@0.2"} <= entry["validation"].keys() and "AP" in entry["calibration_set"]
     assert "LSPET" in entry["licence"] and "AGPL-3.0" in entry["licence"]
+    packed = json.loads((tmp_path / "packed" / "train.json").read_text())  # one 80x80 image per person
+    assert len(packed["images"]) == len(train["annotations"]) and packed["images"][0]["height"] == 80
+    assert (tmp_path / "packed" / "val.json").is_file()
 
 
 def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_path, capsys):

@@ -90,6 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the dataset written here")
     parser.add_argument("--run-dir", type=Path, metavar="DIR", help="training run folder (default OUT/run)")
     parser.add_argument("--no-train", action="store_true", help="only write the dataset")
+    parser.add_argument("--pack", type=Path, metavar="DIR",
+                        help="also write the training and validation sets as one small image per person "
+                             "(the training config's input size x 1.25, WebP) to DIR, to carry to a GPU "
+                             "machine; train on it with main.py train --data-root DIR")
     parser.add_argument("--resume", action="store_true", help="continue the training run in the run folder")
     parser.add_argument("--ship", metavar="FILE",
                         help="afterwards, score the run's last epoch_NNN.pt on the held-out set and copy it "
@@ -111,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{summary.split}: {summary.frames_labelled}/{summary.frames_read} frames with people, "
                       f"{summary.persons} persons, {summary.composites} composites "
                       f"-> {summary.annotation_file}")
+        if args.pack:
+            _pack(args)
         if not args.no_train:
             _train(args)
         if args.ship:
@@ -192,6 +198,20 @@ def _detector(name: str) -> Detector | None:
 
     detector = create_detector(name)
     return lambda frame: detector(frame).xyxy
+
+
+def _pack(args: argparse.Namespace) -> None:
+    """The dataset in --out as pre-cropped persons in --pack (see pose.train.pack)."""
+    from pose.train.config import load_config, parse_override
+    from pose.train.pack import PackConfig, pack_person_set
+
+    config = load_config(args.train_config, dict(parse_override(text) for text in args.overrides))
+    pack = PackConfig(input_size=config.model.input_size)
+    for split in ("train", _validation_split(args)):
+        labels = args.out / "annotations" / f"{split}.json"
+        packed = pack_person_set(labels, args.out / "images", args.pack, pack)
+        size = sum(path.stat().st_size for path in (args.pack / split).iterdir())
+        print(f"packed {split}: {packed} ({size / 1e6:.1f} MB of images)")
 
 
 def _validation_split(args: argparse.Namespace) -> str:
