@@ -54,6 +54,8 @@ class RunOptions:
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         resume: continue from ``out_dir/last.pt``.
         max_steps: stop once this many optimizer steps were taken in total (smoke runs); None for all epochs.
+        max_minutes: stop once this many minutes of the run have passed, checked between steps (a time
+            budget, e.g. on a lent GPU); None for no limit. The run then validates and saves as at the end.
         progress: show a progress bar.
         tensorboard: also write TensorBoard files when the package is installed.
     """
@@ -62,6 +64,7 @@ class RunOptions:
     device: str = "auto"
     resume: bool = False
     max_steps: int | None = None
+    max_minutes: float | None = None
     progress: bool = True
     tensorboard: bool = True
 
@@ -166,6 +169,7 @@ class _Run:
         self.scaler = torch.amp.GradScaler(device.type, enabled=run.amp and device.type == "cuda")
         self.loss_fn = JointsMSELoss(use_target_weight=True)
         self.progress = Progress()
+        self.started = time.monotonic()
         self.metrics: dict[str, float] = {}
         self._validated_at: int | None = None
         self._saved_at: int | None = None
@@ -278,9 +282,13 @@ class _Run:
         return self.progress.epoch, self.progress.batch, self.progress.iteration
 
     def _should_stop(self, stop: threading.Event) -> bool:
-        """Ctrl-C was pressed, or ``max_steps`` steps are done."""
-        limit = self.options.max_steps
-        return stop.is_set() or (limit is not None and self.progress.iteration >= limit)
+        """Ctrl-C was pressed, ``max_steps`` steps are done or ``max_minutes`` have passed."""
+        steps, minutes = self.options.max_steps, self.options.max_minutes
+        return (
+            stop.is_set()
+            or (steps is not None and self.progress.iteration >= steps)
+            or (minutes is not None and time.monotonic() - self.started >= 60.0 * minutes)
+        )
 
 
 def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str, dict[str, object]]) -> None:

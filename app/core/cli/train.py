@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", metavar="DIR", help="dataset folder (config: data.root)")
     parser.add_argument("--max-steps", type=int, metavar="N",
                         help="stop after N optimizer steps in total, then validate (smoke runs)")
+    parser.add_argument("--max-minutes", type=float, metavar="M",
+                        help="stop once M minutes have passed (checked between steps), then validate and "
+                             "save (a time budget, e.g. on a lent GPU)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
                         help="override one config value, e.g. --set train.batch_size=16 (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. for log files)")
@@ -56,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_steps is not None and args.max_steps < 1:
         print(f"error: --max-steps must be >= 1, got {args.max_steps}", file=sys.stderr)
         return EXIT_ERROR
+    if args.max_minutes is not None and not 0 < args.max_minutes < float("inf"):
+        print(f"error: --max-minutes must be a number > 0, got {args.max_minutes}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         device = resolve_device(args.device)
     except RuntimeError as error:  # CUDA asked for but absent
@@ -64,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out or DEFAULT_RUNS_DIR / Path(args.config).stem
     try:
         options = RunOptions(out_dir=out_dir, device=str(device), resume=args.resume,
-                             max_steps=args.max_steps, progress=not args.no_progress)
+                             max_steps=args.max_steps, max_minutes=args.max_minutes,
+                             progress=not args.no_progress)
         result = train(build_config(args), options)
     except (ValueError, FileNotFoundError) as error:  # ConfigError, DatasetError, CheckpointError...
         print(f"error: {error}", file=sys.stderr)

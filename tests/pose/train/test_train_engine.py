@@ -176,3 +176,10 @@ def test_a_run_trains_on_its_thread_count_and_restores_the_previous_one(tmp_path
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_a_spent_time_budget_stops_the_run_between_steps_and_still_validates_and_saves(tmp_path):
+    result = train(tiny_config(), RunOptions(tmp_path, device="cpu", max_minutes=1e-9, progress=False,
+                                             tensorboard=False))
+    assert result.iteration == 0 and "AP" in result.metrics  # spent before the first step: none taken
+    assert (tmp_path / "last.pt").is_file()

@@ -40,8 +40,15 @@ def test_help_lists_the_options(capsys):
         main.main(["train", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--config", "--resume", "--device", "--workers", "--out", "--max-steps", "--set"):
+    for option in ("--config", "--resume", "--device", "--workers", "--out", "--max-steps", "--max-minutes",
+                   "--set"):
         assert option in out
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "inf"])
+def test_a_time_budget_must_be_a_positive_number(minutes, capsys):
+    assert main.main(["train", "--config", "edite_hrnet_s_coco_256x192", "--max-minutes", minutes]) == 1
+    assert "--max-minutes must be a number > 0" in capsys.readouterr().err
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path, capsys):
