@@ -112,9 +112,8 @@ def yolo_pose_system() -> PoseSystem | Unavailable:
         teacher = YoloPoseTeacher(min_box_score=YOLO_EVAL_CONFIDENCE)
     except WeightsUnavailableError as error:
         return Unavailable("yolo11n_pose", str(error))
-    sizes = "/".join(map(str, NETWORK_SIZES))
-    return PoseSystem("yolo11n_pose", f"{sizes} px by image size, person score >= {YOLO_EVAL_CONFIDENCE}",
-                      False, teacher)
+    setting = f"{'/'.join(map(str, NETWORK_SIZES))} px by image size, conf {YOLO_EVAL_CONFIDENCE}"
+    return PoseSystem("yolo11n_pose", setting, False, teacher)
 
 
 def mediapipe_system() -> PoseSystem | Unavailable:
