@@ -38,7 +38,10 @@ WEIGHTS_LICENCE = {
 }
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
-DEFAULT_TRAIN_CONFIG = "pose/train/distill/configs/edite_hrnet_s_distill_128x96.toml"
+DEFAULT_TRAIN_CONFIGS = {
+    "mediapipe": "pose/train/distill/configs/edite_hrnet_s_distill_128x96.toml",
+    "yolo11n-pose": "pose/train/distill/configs/edite_hrnet_s_lspet_128x96.toml",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,8 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scenes for background replacement: images, or videos (their median frame)")
     parser.add_argument("--pastes", type=int, default=2, metavar="N",
                         help="composites per training person (background replacement; default 2)")
-    parser.add_argument("--train-config", default=DEFAULT_TRAIN_CONFIG, metavar="CONFIG",
-                        help=f"training config (default {DEFAULT_TRAIN_CONFIG}); its [data] paths are set to "
+    parser.add_argument("--train-config", metavar="CONFIG",
+                        help="training config (default: the teacher's, "
+                             f"{' or '.join(DEFAULT_TRAIN_CONFIGS.values())}); its [data] paths are set to "
                              "the dataset written here")
     parser.add_argument("--run-dir", type=Path, metavar="DIR", help="training run folder (default OUT/run)")
     parser.add_argument("--no-train", action="store_true", help="only write the dataset")
@@ -205,13 +209,18 @@ def _pack(args: argparse.Namespace) -> None:
     from pose.train.config import load_config, parse_override
     from pose.train.pack import PackConfig, pack_person_set
 
-    config = load_config(args.train_config, dict(parse_override(text) for text in args.overrides))
+    config = load_config(_train_config(args), dict(parse_override(text) for text in args.overrides))
     pack = PackConfig(input_size=config.model.input_size)
     for split in ("train", _validation_split(args)):
         labels = args.out / "annotations" / f"{split}.json"
         packed = pack_person_set(labels, args.out / "images", args.pack, pack)
         size = sum(path.stat().st_size for path in (args.pack / split).iterdir())
         print(f"packed {split}: {packed} ({size / 1e6:.1f} MB of images)")
+
+
+def _train_config(args: argparse.Namespace) -> str:
+    """--train-config, else the teacher's default config."""
+    return args.train_config or DEFAULT_TRAIN_CONFIGS[args.teacher]
 
 
 def _validation_split(args: argparse.Namespace) -> str:
@@ -235,7 +244,7 @@ def _train(args: argparse.Namespace) -> None:
         "data.val_images": "images",
     }
     overrides.update(parse_override(text) for text in args.overrides)
-    config = load_config(args.train_config, overrides)
+    config = load_config(_train_config(args), overrides)
     run_dir = _run_dir(args)
     result = train(config, RunOptions(out_dir=run_dir, device=args.device, max_steps=args.max_steps,
                                       resume=args.resume, progress=sys.stderr.isatty()))
