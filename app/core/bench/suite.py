@@ -8,7 +8,6 @@ often shared: the load average is recorded at the start and the end of the run.
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import statistics
 import time
@@ -22,6 +21,7 @@ from torch import nn
 from app.core.bench.runners import Timing, mediapipe_runner, our_runner, time_scene, yolo_pose_runner
 from app.core.bench.scenes import Scene, compose_scene
 from app.core.config import DEFAULT_DETECT_EVERY, DetectorConfig
+from pose.runtime_autotune import cpu_name
 
 Report = Callable[[str], None]
 
@@ -181,14 +181,14 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
     """Run everything in ``options``; print tables through ``report``; return the JSON-ready summary."""
     torch.set_num_threads(options.threads)
     load_start = os.getloadavg()[0]
-    report(f"{_cpu_name()}, {os.cpu_count()} CPUs, load average {load_start:.1f}; torch {torch.__version__}, "
+    report(f"{cpu_name()}, {os.cpu_count()} CPUs, load average {load_start:.1f}; torch {torch.__version__}, "
            f"{options.threads} threads")
     summary: dict[str, object] = run_speed(options, report) if options.speed else {}
     if options.accuracy is not None:
         report("")
         summary["accuracy"] = run_accuracy(options, report)
     summary.update(
-        machine=_cpu_name(), cpus=os.cpu_count(), threads=options.threads,
+        machine=cpu_name(), cpus=os.cpu_count(), threads=options.threads,
         load_average_start=round(load_start, 2), load_average_end=round(os.getloadavg()[0], 2),
         peak_rss_mib=round(peak_rss_mib(), 1),
     )
@@ -311,18 +311,6 @@ def _trained_models(options: BenchOptions) -> tuple[dict[str, nn.Module], dict[s
         raise ValueError(f"none of --models {' '.join(options.models)} has trained weights: "
                          "pass --weights MODEL=FILE")
     return models, unavailable
-
-
-def _cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else the platform's machine name."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def _fps(rows: list[Row], system: str, people: int, **details: object) -> float | None:
