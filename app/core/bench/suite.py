@@ -56,6 +56,7 @@ class BenchOptions:
         accuracy: ``(annotation file, images folder)`` of a COCO-format keypoint set: also run the
             accuracy table (:mod:`app.core.bench.accuracy`); None: no accuracy table.
         movenet: MoveNet Lightning ``.tflite`` file for the accuracy table (None: reported unavailable).
+        trust_weights: the detector chain may load a ``.pt`` that is no official release (--trust-weights).
     """
 
     models: tuple[str, ...] = ("edite_hrnet_s", "edite_hrnet_l")
@@ -75,6 +76,7 @@ class BenchOptions:
     speed: bool = True
     accuracy: tuple[str, str] | None = None
     movenet: str | None = None
+    trust_weights: bool = False
 
 
 WARMUP_FRAMES = DetectorConfig().background_lag + 1
@@ -230,7 +232,8 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     timed = timed_frames(options)
     scenes = {people: compose_scene(people, WARMUP_FRAMES + timed) for people in options.people}
     os.environ.setdefault("YOLO_OFFLINE", "1")  # the detector chain's offline step: no download attempt
-    detector = create_detector(options.detector, **({"device": "cpu"} if options.detector == "yolo" else {}))
+    yolo = {"device": "cpu", "trust_weights": options.trust_weights} if options.detector == "yolo" else {}
+    detector = create_detector(options.detector, **yolo)
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
     head = models[options.models[0]]
     runtime = select_runtime(head, options.runtime, torch.device("cpu"))

@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         background_lag=args.background_lag,
         threads=args.threads, weights=_weights(args.weights), quick=args.quick, others=not args.no_others,
         speed=args.speed, accuracy=tuple(args.accuracy) if args.accuracy else None, movenet=args.movenet,
+        trust_weights=args.trust_weights,
     )
     if not options.speed and options.accuracy is None:
         raise SystemExit("edite-pose bench: --no-speed leaves nothing to measure; add --accuracy ANN IMAGES")

@@ -185,3 +185,21 @@ def test_work_a_runner_finishes_after_its_last_frame_is_timed() -> None:
 
     timing = time_scene(make, scene, repeats=1, warmup=2)  # 2 timed frames + 40 ms of finishing
     assert timing.median_ms >= 20.0
+
+
+@pytest.mark.parametrize("flag, trusted", [([], False), (["--trust-weights"], True)])
+def test_trust_weights_reaches_the_detector_chain(monkeypatch, tiny_weights: str, flag, trusted) -> None:
+    import detectors
+
+    built = {}
+
+    def stop_after_building(name, **options):
+        built.update(options, name=name)
+        raise ValueError("stopped after building the detector")
+
+    monkeypatch.setattr(detectors, "create_detector", stop_after_building)
+    args = ["bench", "--quick", "--models", "edite_hrnet_tiny", "--people", "1", "--no-others",
+            "--weights", f"edite_hrnet_tiny={tiny_weights}", *flag]
+    with pytest.raises(SystemExit, match="stopped after building the detector"):
+        main.main(args)
+    assert built == {"name": "yolo", "device": "cpu", "trust_weights": trusted}
