@@ -7,13 +7,13 @@ report is what users get. It is the only place where flip-averaging happens.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
+from pose.base import Closeable, PoseResult
 from pose.codecs import average_with_flipped, decode_heatmaps
 from pose.models.spec import ModelSpec
 from pose.runtime import build_forward, select_runtime
@@ -29,27 +29,6 @@ from pose.transforms import (
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PoseResult:
-    """Keypoints for N people.
-
-    Attributes:
-        keypoints: ``(N, K, 2)`` float32, image pixels, x right, y down.
-        scores: ``(N, K)`` float32 heatmap maxima (about 0..1; <= 0 means the map had no peak).
-    """
-
-    keypoints: np.ndarray
-    scores: np.ndarray
-
-    def __post_init__(self) -> None:
-        n, k = self.scores.shape
-        if self.keypoints.shape != (n, k, 2):
-            raise ValueError(f"keypoints {self.keypoints.shape} do not match scores {self.scores.shape}")
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-
 def resolve_device(device: str | torch.device) -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
     if str(device) == "auto":
@@ -60,8 +39,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
-class TopDownEstimator:
+class TopDownEstimator(Closeable):
     """Crop every box at the model's aspect ratio, run the model once on the batch, decode, map back.
+
+    It implements :class:`pose.base.Estimator`. :meth:`close` (or leaving a ``with`` block) frees its
+    runtime's worker threads and sessions; calling the estimator afterwards raises ``RuntimeError``.
 
     Protocol (mmpose 0.x, as the paper): boxes widened to ``spec.aspect_ratio`` and padded 1.25, affine
     crops at ``spec.input_size``, RGB normalised with ``spec.mean``/``spec.std``; with ``flip`` the mirrored
@@ -97,9 +79,9 @@ class TopDownEstimator:
         if self._half and self._device.type != "cuda":
             raise ValueError("half precision needs a CUDA device; use half=False on CPU")
         self._dtype = torch.float16 if self._half else torch.float32
-        self._model = model.to(self._device, self._dtype).eval()
-        self._runtime = select_runtime(self._model, runtime, self._device)
-        self._forward_fn = build_forward(self._model, self._runtime, self._device, self._dtype)
+        model = model.to(self._device, self._dtype).eval()
+        self._runtime = select_runtime(model, runtime, self._device)
+        self._forward_fn = build_forward(model, self._runtime, self._device, self._dtype)
         self._spec = spec
         self._flip_permutation = spec.skeleton.flip_permutation()
         self.flip = flip
@@ -107,8 +89,9 @@ class TopDownEstimator:
                      self._runtime, flip)
 
     @property
-    def device(self) -> torch.device:
-        return self._device
+    def device(self) -> str:
+        """Where the model runs, as torch names it: ``"cpu"``, ``"cuda"``, ``"cuda:1"``."""
+        return str(self._device)
 
     @property
     def spec(self) -> ModelSpec:
@@ -127,12 +110,11 @@ class TopDownEstimator:
         """Run the model once for every crowd size up to ``max_people`` (with the current flip setting), so
         that later calls pay no first-call costs: allocations, and the ONNX runtime's specialised sessions
         (built now rather than in the background)."""
+        self._ensure_open()
         height, width = self._spec.input_size
-        prepare = getattr(self._forward_fn, "prepare", None)  # the ONNX runtime's specialised sessions
         for people in range(1, max_people + 1):
             crops = 2 * people if self.flip else people
-            if prepare is not None:
-                prepare(crops)
+            self._forward_fn.prepare(crops)
             self._forward(np.zeros((crops, 3, height, width), np.float32))
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
@@ -145,6 +127,7 @@ class TopDownEstimator:
         Returns:
             :class:`PoseResult` with ``(N, K, 2)`` keypoints and ``(N, K)`` scores, in box order.
         """
+        self._ensure_open()
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected a (H, W, 3) uint8 BGR image, got {image.shape} {image.dtype}")
         boxes = np.asarray(boxes, dtype=np.float64)
@@ -167,6 +150,9 @@ class TopDownEstimator:
         coords, scores = decode_heatmaps(heatmaps)
         keypoints = heatmap_to_image(coords, centers, sizes, self._spec.heatmap_size)
         return PoseResult(keypoints.astype(np.float32), scores)
+
+    def _close(self) -> None:
+        self._forward_fn.close()
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """``(B, 3, h, w)`` normalised RGB float32 -> ``(B, K, h/4, w/4)`` float32 heatmaps in one call."""

@@ -23,14 +23,15 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
+from pose.base import Closeable
 from pose.models.dynamic_conv import KernelAggregation
 from pose.models.fold import EXPORT_GRAPH_VERSION, prepare_for_export
 from pose.models.inference import StackedKernelAggregation, prepare_for_inference
@@ -42,8 +43,22 @@ CPU_ONLY = ("onnx", "openvino", "openvino-bf16")
 CACHE_KEEP = 8
 """Exports kept in the cache (the most recently written); older ones are deleted."""
 ONNX_OPSET = 17
-Forward = Callable[[np.ndarray], np.ndarray]
-"""``(B, 3, H, W)`` float32 normalised RGB -> ``(B, K, H/4, W/4)`` float32 heatmaps."""
+
+
+class Forward(Protocol):
+    """A pose model's forward pass on numpy arrays, as :func:`build_forward` returns it."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """``(B, 3, H, W)`` float32 normalised RGB -> ``(B, K, H/4, W/4)`` float32 heatmaps."""
+        ...
+
+    def prepare(self, batch_size: int) -> None:
+        """Build now what a batch of ``batch_size`` crops will need (sessions, compiled models)."""
+        ...
+
+    def close(self) -> None:
+        """Free its threads, sessions and model copy; idempotent; calls after it raise ``RuntimeError``."""
+        ...
 
 
 def onnx_available() -> bool:
@@ -96,14 +111,27 @@ def build_forward(model: nn.Module, runtime: str, device: torch.device, dtype: t
         from pose.runtime_openvino import OpenVinoForward
 
         return OpenVinoForward(model, precision="bf16" if runtime.endswith("bf16") else "f32")
-    module = model if runtime == "eager" else prepare_for_inference(model)
+    return TorchForward(model if runtime == "eager" else prepare_for_inference(model), device, dtype)
 
-    def forward(batch: np.ndarray) -> np.ndarray:
+
+class TorchForward(Closeable):
+    """``module`` run by torch on ``device`` in ``dtype``: the ``"eager"`` and ``"torch"`` runtimes."""
+
+    def __init__(self, module: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+        self._module: nn.Module | None = module
+        self._device, self._dtype = device, dtype
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self._ensure_open()
         with torch.inference_mode():
-            inputs = torch.from_numpy(batch).to(device, dtype, non_blocking=True)
-            return module(inputs).float().cpu().numpy()
+            inputs = torch.from_numpy(batch).to(self._device, self._dtype, non_blocking=True)
+            return self._module(inputs).float().cpu().numpy()
 
-    return forward
+    def prepare(self, batch_size: int) -> None:
+        """Nothing to build ahead: torch takes any batch size as it comes."""
+
+    def _close(self) -> None:
+        self._module = None  # frees the inference-prepared copy
 
 
 def stack_dynamic_kernels(model: nn.Module) -> None:
@@ -158,7 +186,7 @@ def share_sizes(batch_size: int, workers: int) -> list[int]:
     return [base + 1] * extra + [base] * (workers - extra)
 
 
-class OnnxForward:
+class OnnxForward(Closeable):
     """ONNX Runtime on the CPU for a pose model: the batch's crops are shared out over worker threads.
 
     Every worker runs its share of the crops through a single-threaded session (sessions allow concurrent
@@ -167,7 +195,8 @@ class OnnxForward:
     A session specialised to one share size (the batch dimension fixed, so ONNX Runtime folds the shape
     arithmetic away) is built in the background the first time a small share size is seen; until it is
     ready, the generic dynamic-batch session runs the share, so a new crowd size never stalls a frame.
-    ``python tests/benchmarks/onnx_workers.py`` measures both choices.
+    ``python tests/benchmarks/onnx_workers.py`` measures both choices. :meth:`close` stops the threads and
+    drops the sessions.
 
     Args:
         model: the eval-mode pose model (with ``spec.input_size``); it is not modified.
@@ -195,6 +224,7 @@ class OnnxForward:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-crops")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self._ensure_open()
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if not len(batch):  # ONNX Runtime cannot reshape an empty batch
             return np.zeros((0, *self._output_shape), np.float32)
@@ -209,11 +239,19 @@ class OnnxForward:
     def prepare(self, batch_size: int) -> None:
         """Build now, and wait for, the specialised sessions that a batch of ``batch_size`` crops will use
         (benchmarks call this so that no background build overlaps their timing)."""
+        self._ensure_open()
         for share in set(share_sizes(batch_size, self._workers)):
             self._session_for(share)
             if share in self._building:
                 self._building[share].result()
                 self._session_for(share)
+
+    def _close(self) -> None:
+        """Stop the worker threads (after the calls and the session build in flight), drop the sessions."""
+        for pool in (self._builder, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._generic, self._specialised, self._building = None, {}, {}
 
     def _session(self, batch: int | None = None):
         """A single-threaded session; with ``batch``, specialised to that batch size."""

@@ -28,6 +28,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -227,19 +228,21 @@ def run_trial(
     model: nn.Module, runtime: str, crops: np.ndarray, reference: np.ndarray, build: Builder,
     best_ms: float | None = None, repeats: int = REPEATS, tolerance: Tolerance = TOLERANCE,
 ) -> Trial:
-    """Build ``runtime``, check its heatmaps on ``crops`` against ``reference``, time it (module doc)."""
+    """Build ``runtime``, check its heatmaps on ``crops`` against ``reference``, time it (module doc); the
+    runtime is closed afterwards."""
     try:
-        forward = build(model, runtime)
-        batches = [crops[:2], crops]
-        for batch in batches:
-            getattr(forward, "prepare", lambda size: None)(len(batch))
-        forward(batches[0])  # first-call costs
-        first = _median_ms(forward, batches[0], 1) / len(batches[0])
-        if best_ms is not None and first > GIVE_UP_FACTOR * best_ms:
-            return Trial(runtime, first, None, False, f"not timed further: over {GIVE_UP_FACTOR:g}x the best")
-        error = guard_error(reference, forward(crops), tolerance)
-        total_crops = sum(len(batch) for batch in batches)
-        ms = sum(_median_ms(forward, batch, repeats) for batch in batches) / total_crops
+        with closing(build(model, runtime)) as forward:
+            batches = [crops[:2], crops]
+            for batch in batches:
+                forward.prepare(len(batch))
+            forward(batches[0])  # first-call costs
+            first = _median_ms(forward, batches[0], 1) / len(batches[0])
+            if best_ms is not None and first > GIVE_UP_FACTOR * best_ms:
+                return Trial(runtime, first, None, False,
+                             f"not timed further: over {GIVE_UP_FACTOR:g}x the best")
+            error = guard_error(reference, forward(crops), tolerance)
+            total_crops = sum(len(batch) for batch in batches)
+            ms = sum(_median_ms(forward, batch, repeats) for batch in batches) / total_crops
     except Exception as error:  # a runtime that fails here is skipped, not fatal: the next one may work
         logger.warning("pose runtime %s failed its trial: %s", runtime, error)
         return Trial(runtime, None, None, False, f"failed: {error}")
@@ -251,12 +254,16 @@ def _cpu_float32(model: nn.Module, runtime: str) -> Forward:
     return build_forward(model, runtime, torch.device("cpu"), torch.float32)
 
 
+def _reference_heatmaps(model: nn.Module, crops: np.ndarray, build: Builder = _cpu_float32) -> np.ndarray:
+    """The float32 torch runtime's heatmaps of ``crops``: what the accuracy guard compares with."""
+    with torch.inference_mode(), closing(build(model, "torch")) as forward:
+        return forward(crops)
+
+
 def time_runtime(model: nn.Module, runtime: str, repeats: int = REPEATS) -> Trial:
     """One forced runtime's trial on the calibration crops (its accuracy guard against float32 torch)."""
     crops = calibration_crops(model.spec)
-    with torch.inference_mode():
-        reference = _cpu_float32(model, "torch")(crops)
-    return run_trial(model, runtime, crops, reference, _cpu_float32, repeats=repeats)
+    return run_trial(model, runtime, crops, _reference_heatmaps(model, crops), _cpu_float32, repeats=repeats)
 
 
 def autotune(
@@ -284,8 +291,7 @@ def autotune(
     crops = calibration_crops(model.spec) if crops is None else crops
     logger.info("timing pose runtimes for %s on %s (once per machine and weights)", model.spec.name,
                 key["cpu"])
-    with torch.inference_mode():
-        reference = build(model, "torch")(crops)
+    reference = _reference_heatmaps(model, crops, build)
     trials: list[Trial] = []
     for runtime in candidates or candidate_runtimes():
         accepted = [trial.ms_per_crop for trial in trials if trial.accepted and trial.ms_per_crop is not None]

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pose.base import Closeable
 from pose.runtime import cache_dir, cached_export_path, share_sizes
 
 PRECISIONS = ("f32", "bf16")
@@ -32,8 +33,10 @@ def openvino_available() -> bool:
     return True
 
 
-class OpenVinoForward:
+class OpenVinoForward(Closeable):
     """``(B, 3, H, W)`` float32 crops -> ``(B, K, H/4, W/4)`` heatmaps by OpenVINO, crops shared by workers.
+
+    :meth:`close` stops the worker threads and drops the compiled models.
 
     Args:
         model: the eval-mode pose model (with ``spec``); it is not modified.
@@ -60,6 +63,7 @@ class OpenVinoForward:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="openvino-crops")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self._ensure_open()
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if not len(batch):
             return np.zeros((0, *self._output_shape), np.float32)
@@ -74,8 +78,14 @@ class OpenVinoForward:
 
     def prepare(self, batch_size: int) -> None:
         """Compile now the models that a batch of ``batch_size`` crops will use."""
+        self._ensure_open()
         for size in set(share_sizes(batch_size, self._workers)):
             self._requests_for(size)
+
+    def _close(self) -> None:
+        """Stop the worker threads (after the calls in flight), drop the compiled models."""
+        self._pool.shutdown(wait=True)
+        self._requests, self._core = {}, None
 
     def _requests_for(self, size: int) -> list:
         """One infer request per worker, of the model compiled for ``size`` crops (compiled on a miss)."""

@@ -7,7 +7,8 @@ import pytest
 import torch
 from fake_pose_models import CoordinateOracle, coordinate_image
 
-from pose.estimator import PoseResult, TopDownEstimator
+from pose.base import PoseResult
+from pose.estimator import TopDownEstimator
 from pose.models.spec import ModelSpec
 from pose.skeleton import COCO
 from pose.transforms import box_to_center_size
@@ -78,7 +79,7 @@ def test_flip_can_be_switched_per_call():
     keypoints = _people(BOXES[:2], seed=9)
     model = CoordinateOracle(SPEC, box_to_center_size(BOXES[:2])[0], keypoints)
     estimator = TopDownEstimator(model, device="cpu")
-    assert estimator.flip and estimator.spec is SPEC and estimator.device == torch.device("cpu")
+    assert estimator.flip and estimator.spec is SPEC and estimator.device == "cpu"
     estimator.flip = False
     estimator(coordinate_image(*IMAGE_HW), BOXES[:2])
     estimator.flip = True
@@ -89,7 +90,7 @@ def test_flip_can_be_switched_per_call():
 def test_auto_device_on_a_machine_without_cuda_is_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     estimator = TopDownEstimator(_idle_oracle())
-    assert estimator.device == torch.device("cpu") and not estimator.half
+    assert estimator.device == "cpu" and not estimator.half
     with pytest.raises(RuntimeError, match="CUDA"):
         TopDownEstimator(_idle_oracle(), device="cuda")
 
@@ -107,3 +108,14 @@ def test_bad_inputs_are_named():
         estimator(np.zeros((10, 10), np.uint8), np.zeros((0, 4)))
     with pytest.raises(TypeError, match="spec"):
         TopDownEstimator(torch.nn.Identity(), device="cpu")
+
+
+def test_a_closed_estimator_refuses_to_run():
+    with TopDownEstimator(_idle_oracle(), device="cpu") as estimator:
+        estimator(coordinate_image(*IMAGE_HW), BOXES[:1])
+    assert estimator.closed
+    estimator.close()  # idempotent
+    with pytest.raises(RuntimeError, match="TopDownEstimator is closed"):
+        estimator(coordinate_image(*IMAGE_HW), BOXES[:1])
+    with pytest.raises(RuntimeError, match="TopDownEstimator is closed"):
+        estimator.warm_up(1)

@@ -3,6 +3,8 @@ specialised sessions and the estimator contract."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -30,40 +32,42 @@ def test_runtime_names() -> None:
 
 def test_onnx_runtime_equals_reference_for_any_batch(reference, tmp_path) -> None:
     model, inputs, expected = reference
-    forward = OnnxForward(model, threads=1, cache=tmp_path, specialise=False)
-    assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
-    assert relative_error(forward(inputs[:1].numpy()), expected[:1]) < RELATIVE_TOLERANCE
+    with OnnxForward(model, threads=1, cache=tmp_path, specialise=False) as forward:
+        assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+        assert relative_error(forward(inputs[:1].numpy()), expected[:1]) < RELATIVE_TOLERANCE
     cached = list(tmp_path.glob("*.onnx"))
     assert len(cached) == 1
-    again = OnnxForward(model, threads=1, cache=tmp_path, specialise=False)  # loads the cached export
-    assert relative_error(again(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+    with OnnxForward(model, threads=1, cache=tmp_path, specialise=False) as again:  # the cached export
+        assert relative_error(again(inputs.numpy()), expected) < RELATIVE_TOLERANCE
 
 
 @pytest.mark.parametrize("workers", [2, 5])
 def test_onnx_crops_shared_over_workers_keep_their_order(reference, tmp_path, workers: int) -> None:
     model, inputs, expected = reference  # 3 crops: shares of 2 + 1 (2 workers), 1 + 1 + 1 (5 workers)
-    forward = OnnxForward(model, threads=workers, cache=tmp_path, specialise=False)
-    assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
-    assert forward(np.zeros((0, 3, *model.spec.input_size), np.float32)).shape[0] == 0
+    with OnnxForward(model, threads=workers, cache=tmp_path, specialise=False) as forward:
+        assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+        assert forward(np.zeros((0, 3, *model.spec.input_size), np.float32)).shape[0] == 0
 
 
 def test_onnx_specialised_sessions_take_over_once_built(reference, tmp_path) -> None:
     model, inputs, expected = reference
-    forward = OnnxForward(model, threads=1, cache=tmp_path)
-    first = forward(inputs[:2].numpy())  # the generic session runs while the size-2 one is built
-    specialised = forward._building[2].result(timeout=120)  # wait for the background build
-    assert forward(inputs[:2].numpy()) is not None and forward._specialised[2] is specialised
-    np.testing.assert_allclose(forward(inputs[:2].numpy()), first, rtol=1e-4, atol=1e-5)
-    assert relative_error(first, expected[:2]) < RELATIVE_TOLERANCE
-    large = OnnxForward.SPECIALISED_UP_TO + 1
-    forward(np.repeat(inputs[:1].numpy(), large, axis=0))
-    assert large not in forward._building  # larger shares stay on the generic session
+    with OnnxForward(model, threads=1, cache=tmp_path) as forward:
+        first = forward(inputs[:2].numpy())  # the generic session runs while the size-2 one is built
+        specialised = forward._building[2].result(timeout=120)  # wait for the background build
+        assert forward(inputs[:2].numpy()) is not None and forward._specialised[2] is specialised
+        np.testing.assert_allclose(forward(inputs[:2].numpy()), first, rtol=1e-4, atol=1e-5)
+        assert relative_error(first, expected[:2]) < RELATIVE_TOLERANCE
+        large = OnnxForward.SPECIALISED_UP_TO + 1
+        forward(np.repeat(inputs[:1].numpy(), large, axis=0))
+        assert large not in forward._building  # larger shares stay on the generic session
 
 
 def test_torch_runtime_follows_the_estimator_contract(reference) -> None:
     model, inputs, expected = reference
-    forward = build_forward(model, "torch", torch.device("cpu"), torch.float32)
-    assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+    with build_forward(model, "torch", torch.device("cpu"), torch.float32) as forward:
+        assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+    with pytest.raises(RuntimeError, match="TorchForward is closed"):
+        forward(inputs.numpy())
 
 
 def test_estimator_keypoints_agree_across_runtimes(reference, tmp_path, monkeypatch) -> None:
@@ -72,10 +76,10 @@ def test_estimator_keypoints_agree_across_runtimes(reference, tmp_path, monkeypa
     rng = np.random.default_rng(2)
     image = rng.integers(0, 256, (180, 240, 3), dtype=np.uint8)
     boxes = np.array([[10.0, 20.0, 90.0, 170.0], [120.0, 5.0, 230.0, 175.0]])
-    results = {
-        runtime: TopDownEstimator(model, device="cpu", runtime=runtime)(image, boxes)
-        for runtime in ("eager", "torch", "onnx")
-    }
+    results = {}
+    for runtime in ("eager", "torch", "onnx"):
+        with TopDownEstimator(model, device="cpu", runtime=runtime) as estimator:
+            results[runtime] = estimator(image, boxes)
     for runtime in ("torch", "onnx"):
         np.testing.assert_allclose(results[runtime].scores, results["eager"].scores, rtol=1e-3, atol=1e-4)
         np.testing.assert_allclose(results[runtime].keypoints, results["eager"].keypoints, atol=1e-3)
@@ -83,10 +87,10 @@ def test_estimator_keypoints_agree_across_runtimes(reference, tmp_path, monkeypa
 
 def test_onnx_prepare_builds_the_sessions_a_batch_will_use(reference, tmp_path) -> None:
     model, inputs, expected = reference
-    forward = OnnxForward(model, threads=2, cache=tmp_path)
-    forward.prepare(3)  # shares of 2 and 1 crops
-    assert set(forward._specialised) == {1, 2}
-    assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
+    with OnnxForward(model, threads=2, cache=tmp_path) as forward:
+        forward.prepare(3)  # shares of 2 and 1 crops
+        assert set(forward._specialised) == {1, 2}
+        assert relative_error(forward(inputs.numpy()), expected) < RELATIVE_TOLERANCE
 
 
 def test_estimator_warm_up_leaves_results_unchanged(reference, tmp_path, monkeypatch) -> None:
@@ -94,8 +98,41 @@ def test_estimator_warm_up_leaves_results_unchanged(reference, tmp_path, monkeyp
     model, _, _ = reference
     image = np.random.default_rng(3).integers(0, 256, (180, 240, 3), dtype=np.uint8)
     boxes = np.array([[10.0, 20.0, 90.0, 170.0]])
-    estimator = TopDownEstimator(model, device="cpu", runtime="onnx")
-    before = estimator(image, boxes)
-    estimator.warm_up(2)
-    after = estimator(image, boxes)
+    with TopDownEstimator(model, device="cpu", runtime="onnx") as estimator:
+        before = estimator(image, boxes)
+        estimator.warm_up(2)
+        after = estimator(image, boxes)
     np.testing.assert_allclose(after.keypoints, before.keypoints, atol=1e-3)
+
+
+def _new_threads(before: set[threading.Thread], prefix: str) -> list[threading.Thread]:
+    """Threads named ``prefix...`` started since ``before`` was taken."""
+    return [thread for thread in set(threading.enumerate()) - before if thread.name.startswith(prefix)]
+
+
+def test_closing_onnx_forward_stops_its_threads(reference, tmp_path) -> None:
+    model, inputs, _ = reference
+    before = set(threading.enumerate())
+    forward = OnnxForward(model, threads=2, cache=tmp_path)
+    forward(inputs.numpy())  # 3 crops: shares of 2 and 1 on two crop workers, two specialised builds
+    started = _new_threads(before, "onnx-")
+    assert {thread.name.rsplit("_", 1)[0] for thread in started} == {"onnx-crops", "onnx-specialise"}
+    forward.close()
+    assert not any(thread.is_alive() for thread in started)
+    forward.close()  # idempotent
+    with pytest.raises(RuntimeError, match="OnnxForward is closed"):
+        forward(inputs.numpy())
+    with pytest.raises(RuntimeError, match="OnnxForward is closed"):
+        forward.prepare(1)
+
+
+def test_an_estimator_closes_its_runtime_when_a_with_block_fails(reference, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EDITE_POSE_CACHE", str(tmp_path))
+    model, _, _ = reference
+    image = np.zeros((64, 64, 3), np.uint8)
+    before = set(threading.enumerate())
+    with pytest.raises(KeyError), TopDownEstimator(model, device="cpu", runtime="onnx") as estimator:
+        estimator(image, np.array([[0.0, 0.0, 30.0, 60.0], [20.0, 0.0, 50.0, 60.0]]))
+        started = _new_threads(before, "onnx-")
+        raise KeyError("boom")
+    assert started and not any(thread.is_alive() for thread in started)

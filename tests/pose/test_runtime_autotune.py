@@ -48,9 +48,13 @@ class FakeRuntime:
     def __init__(self, clock: FakeClock, heatmaps: np.ndarray, ms: float, shift: int = 0) -> None:
         self.clock, self.heatmaps, self.ms, self.shift = clock, heatmaps, ms, shift
         self.prepared: list[int] = []
+        self.closed = False
 
     def prepare(self, size: int) -> None:
         self.prepared.append(size)
+
+    def close(self) -> None:
+        self.closed = True
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self.clock.now += self.ms * len(batch) / 1000.0
@@ -103,6 +107,19 @@ def test_autotune_picks_the_fastest_runtime_from_injected_timings(tiny, fakes, t
     torch_trial = next(trial for trial in choice.trials if trial.runtime == "torch")
     assert not torch_trial.accepted and "not timed further" in torch_trial.note  # 1000 ms > 3x 7 ms
     assert built[0] == "torch"  # the float32 reference comes first
+
+
+def test_every_runtime_built_is_closed_after_its_trial(tiny, fakes, tmp_path) -> None:
+    build, _ = fakes({"onnx": (12.0, 0), "openvino": (7.0, 0)})
+    made: list[FakeRuntime] = []
+
+    def recording(model, name: str) -> FakeRuntime:
+        made.append(build(model, name))
+        return made[-1]
+
+    autotune(tiny, cache=tmp_path, candidates=["onnx", "openvino", "torch"], build=recording, crops=CROPS)
+    assert len(made) == 4  # the reference, then one per candidate ("torch" stops early: too slow)
+    assert all(runtime.closed for runtime in made)
 
 
 def test_accuracy_guard_rejects_a_fast_runtime_whose_keypoints_move(tiny, fakes, tmp_path) -> None:

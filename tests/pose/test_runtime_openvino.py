@@ -4,6 +4,7 @@ the suite does not need it; its numerical agreement is checked by ``tests/benchm
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from typing import ClassVar
 
@@ -62,7 +63,8 @@ def forward(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=FakeCore))
     torch.manual_seed(0)
     model = create_model("edite_hrnet_tiny", input_size=(64, 64)).eval()
-    return OpenVinoForward(model, precision="bf16", threads=2, cache=tmp_path)
+    with OpenVinoForward(model, precision="bf16", threads=2, cache=tmp_path) as forward:
+        yield forward
 
 
 def test_crops_are_shared_over_workers_in_order(forward) -> None:
@@ -87,6 +89,17 @@ def test_models_are_compiled_once_per_share_size(forward) -> None:
 def test_an_empty_batch_gives_no_heatmaps(forward) -> None:
     assert forward(np.zeros((0, 3, 64, 64), np.float32)).shape == (0, 17, 16, 16)
     assert not FakeCore.compiled
+
+
+def test_closing_stops_the_crop_workers(forward) -> None:
+    before = set(threading.enumerate())
+    forward(np.zeros((4, 3, 64, 64), np.float32))  # two shares: both workers run
+    workers = [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("openvino")]
+    assert workers
+    forward.close()
+    assert not any(thread.is_alive() for thread in workers)
+    with pytest.raises(RuntimeError, match="OpenVinoForward is closed"):
+        forward(np.zeros((1, 3, 64, 64), np.float32))
 
 
 def test_unknown_precision_is_an_error(tmp_path) -> None:

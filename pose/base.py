@@ -1,0 +1,101 @@
+"""What every pose estimator returns and promises: :class:`PoseResult` and the :class:`Estimator` protocol,
+plus :class:`Closeable`, the ``close()`` / ``with`` behaviour of everything that owns threads or sessions.
+
+numpy only, so the app and test fakes can name the contract without loading torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Self
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pose.models.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class PoseResult:
+    """Keypoints for N people.
+
+    Attributes:
+        keypoints: ``(N, K, 2)`` float32, image pixels, x right, y down.
+        scores: ``(N, K)`` float32 heatmap maxima (about 0..1; <= 0 means the map had no peak).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        n, k = self.scores.shape
+        if self.keypoints.shape != (n, k, 2):
+            raise ValueError(f"keypoints {self.keypoints.shape} do not match scores {self.scores.shape}")
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+class Closeable:
+    """Mixin for objects that own threads, sessions or models: :meth:`close` frees them once (later calls do
+    nothing), ``with obj:`` closes on leaving, even on an exception. Subclasses free their resources in
+    ``_close`` and call ``_ensure_open`` where using a closed object must fail."""
+
+    _closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Free what this object owns; idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def _close(self) -> None:
+        """Free the resources (called once, by :meth:`close`)."""
+        raise NotImplementedError
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed: build a new one")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Estimator(Protocol):
+    """Turns (image, person boxes) into keypoints: what the app's pipeline calls.
+
+    :class:`pose.estimator.TopDownEstimator` is the implementation; tests pass fakes.
+
+    Attributes:
+        spec: the model's facts; the app reads ``spec.name`` and ``spec.skeleton`` (the keypoint set).
+        device: where it runs, as torch names it: ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
+        flip: average with the mirrored crops; the app switches it between frames.
+        half: float16 inference.
+    """
+
+    flip: bool
+
+    @property
+    def spec(self) -> ModelSpec: ...
+
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def half(self) -> bool: ...
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
+        """``image``: ``(H, W, 3)`` BGR uint8; ``boxes``: ``(N, 4)`` float xyxy image pixels, possibly
+        reaching outside the image. Returns one pose per box, in box order."""
+        ...
+
+    def close(self) -> None:
+        """Free the threads, sessions and model copies it owns; idempotent; calls after it raise."""
+        ...
