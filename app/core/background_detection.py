@@ -14,13 +14,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from detectors.base import Detections, PersonDetector
+from pose.base import Closeable
 
 NEWCOMER_IOU = 0.3
 """A detected box overlapping a followed person's box at least this much (IoU) is that person."""
 
 
-class BackgroundDetection:
+class BackgroundDetection(Closeable):
     """At most one detector run in flight, started on one frame and collected ``lag`` frames later.
+
+    :meth:`close` (or leaving a ``with`` block) waits for the run in flight and stops the worker thread;
+    :meth:`start` afterwards raises ``RuntimeError``.
 
     Args:
         detector: the person detector (called on the worker thread).
@@ -41,6 +45,7 @@ class BackgroundDetection:
 
     def start(self, image: np.ndarray) -> None:
         """Detect people in ``image`` (copied: the caller may draw on it) on the worker thread."""
+        self._ensure_open()
         if self._pending is not None:
             raise RuntimeError("a background detection is already running; collect or cancel it first")
         if self._executor is None:
@@ -64,6 +69,11 @@ class BackgroundDetection:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.exception()  # waits; its error, if any, no longer matters
+
+    def _close(self) -> None:
+        self.cancel()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
 
 
 def add_newcomers(

@@ -105,6 +105,27 @@ def test_collect_returns_the_detections_on_the_lag_th_frame_and_errors_too() -> 
         BackgroundDetection(broken, lag=0)
 
 
+def test_closing_waits_for_the_run_in_flight_and_stops_the_worker_even_on_error() -> None:
+    finished: list[bool] = []
+
+    def detector(image: np.ndarray) -> Detections:
+        time.sleep(0.05)
+        finished.append(True)
+        return Detections.empty()
+
+    image, before = np.zeros((4, 4, 3), np.uint8), set(threading.enumerate())
+    with pytest.raises(KeyError), BackgroundDetection(detector, lag=3) as background:
+        background.start(image)
+        workers = [thread for thread in set(threading.enumerate()) - before
+                   if thread.name.startswith("background-detection")]
+        raise KeyError("the caller failed")
+    assert workers and not any(thread.is_alive() for thread in workers)
+    assert finished == [True] and not background.pending
+    background.close()  # idempotent
+    with pytest.raises(RuntimeError, match="BackgroundDetection is closed"):
+        background.start(image)
+
+
 def test_add_newcomers_keeps_the_followed_boxes_and_adds_only_unmatched_detections() -> None:
     followed = np.array([[0, 0, 100, 200]], np.float32)
     detections = Detections(np.array([[5, 5, 105, 205], [300, 0, 400, 200]], np.float32),
