@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from app.core.session import RunSession
 from app.gui.catalog import probe_capabilities
 from app.gui.main_window import MainWindow
-from app.gui.session import Session
 from app.gui.settings import APPLICATION, ORGANISATION, AppSettings
 from app.gui.worker import PipelineWorker
 
@@ -36,7 +36,7 @@ def create_window(
     command line's ``--trust-weights`` (see :func:`app.gui.catalog.as_launched`)."""
     settings = AppSettings.at(settings_path) if settings_path else AppSettings()
     probe = functools.partial(probe_capabilities, trust_weights=trust_weights)
-    window = MainWindow(settings, PipelineWorker(Session(), probe=probe))
+    window = MainWindow(settings, PipelineWorker(RunSession(), probe=probe))
     window.show()
     if source:
         window.open_source(source)

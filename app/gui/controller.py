@@ -11,9 +11,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.core.config import PipelineConfig
+from app.core.sinks import Outputs
 from app.gui.mailbox import Mailbox
 from app.gui.messages import DisplayFrame
-from app.gui.session import Outputs
 from app.gui.worker import PipelineWorker
 
 RELAYED = (

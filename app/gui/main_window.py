@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.config import PipelineConfig
+from app.core.session import RunSession
 from app.core.types import SourceInfo
 from app.gui.camera_dialog import CameraDialog
 from app.gui.controller import PipelineController
@@ -27,7 +28,6 @@ from app.gui.messages import RunReport
 from app.gui.outputs_panel import OutputsPanel
 from app.gui.overlay_panel import OverlayPanel
 from app.gui.selection import track_at
-from app.gui.session import Session
 from app.gui.settings import AppSettings
 from app.gui.status_panel import StatusPanel
 from app.gui.transport_bar import TransportBar
@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
 
     Args:
         settings: where settings persist (tests pass an isolated INI file).
-        worker: the pipeline worker; by default one over a fresh :class:`Session`. It is moved to its own
+        worker: the pipeline worker; by default one over a fresh :class:`RunSession`. It is moved to its own
             thread, which :meth:`closeEvent` ends after finalising any outputs.
     """
 
@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(TITLE)
         self.setAcceptDrops(True)
         self.settings = settings
-        self.controller = PipelineController(worker or PipelineWorker(Session()), self)
+        self.controller = PipelineController(worker or PipelineWorker(RunSession()), self)
         self.banner = MessageBanner()
         self.view = VideoView()
         self.transport = TransportBar()

@@ -18,10 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SinkError
-from app.core.sinks import CsvSink, VideoRecorder
-from app.core.sinks.outputs import check_outputs
+from app.core.sinks import Outputs
 from app.gui.messages import elide_words
-from app.gui.session import Outputs
 
 HINT = ("Files: written in 'Process whole file' mode (every frame, like 'main.py run').\n"
         "Cameras: written while playing.")
@@ -30,7 +28,7 @@ HINT = ("Files: written in 'Process whole file' mode (every frame, like 'main.py
 class OutputsPanel(QWidget):
     """Two path fields with browse buttons; an empty field means that output is off.
 
-    Each change is checked as ``main.py run`` checks it (:func:`~app.core.sinks.outputs.check_outputs`) and a
+    Each change is checked as ``main.py run`` checks it (:meth:`~app.core.sinks.Outputs.check`) and a
     problem is shown under the fields, long paths elided; the full path is the field's tooltip.
     """
 
@@ -77,11 +75,8 @@ class OutputsPanel(QWidget):
 
     def check(self) -> str | None:
         """Show (and return) why the outputs cannot be written, or hide the message (None) when they can."""
-        outputs = self.outputs()
-        sinks = ([CsvSink(outputs.csv)] if outputs.csv else []) + (
-            [VideoRecorder(outputs.video)] if outputs.video else [])
         try:
-            check_outputs([output for sink in sinks for output in sink.outputs()])
+            self.outputs().check()
         except SinkError as error:
             self.problem_label.setText(elide_words(str(error)))
             self.problem_label.setToolTip(str(error))

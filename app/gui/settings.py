@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from app.core.config import PipelineConfig
-from app.gui.session import Outputs
+from app.core.sinks import Outputs
 
 log = logging.getLogger(__name__)
 

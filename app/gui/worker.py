@@ -1,4 +1,4 @@
-"""The worker object: lives in its own QThread, drives the :class:`Session` one frame per timer tick.
+"""The worker object: lives in its own QThread, drives a :class:`RunSession` one frame per timer tick.
 
 Each tick reads and processes one frame, then re-arms a single-shot timer, so the thread's event loop runs
 between frames and every request from the window (pause, seek, new settings, cancel, shutdown) is handled
@@ -28,13 +28,13 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.core.config import PipelineConfig
 from app.core.errors import AppError
-from app.core.sinks import RunOutcome
+from app.core.session import Processed, RunSession
+from app.core.sinks import Outputs, RunOutcome
 from app.core.types import Frame
 from app.gui.catalog import Capabilities, as_launched, probe_capabilities
 from app.gui.mailbox import Mailbox
 from app.gui.messages import DisplayFrame, LiveStats, RunReport, qimage_from_bgr
 from app.gui.pacing import Clock, RateMeter, WatchClock
-from app.gui.session import Outputs, Processed, Session
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class PipelineWorker(QObject):
 
     def __init__(
         self,
-        session: Session,
+        session: RunSession,
         probe: Callable[[], Capabilities] = probe_capabilities,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -344,11 +344,11 @@ class PipelineWorker(QObject):
         frames = self._run_frames
         ended = "failed" if error is not None else "interrupted" if cancelled else "finished"
         try:
-            paths = self.session.stop_outputs(RunOutcome(ended, frames, error=error))
+            written = self.session.stop_outputs(RunOutcome(ended, frames, error=error))
         finally:
             if self._pending_config is not None:
                 self._apply_timer.start()
-        self.run_finished.emit(RunReport(frames, paths, cancelled))
+        self.run_finished.emit(RunReport(frames, tuple(path for w in written for path in w.paths), cancelled))
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _seek_to(self, index: int) -> None:

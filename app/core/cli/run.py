@@ -17,11 +17,10 @@ if TYPE_CHECKING:
     from app.core.cli.stop_signals import SignalStop
     from app.core.config import PipelineConfig
     from app.core.pipeline import Pipeline
-    from app.core.runner import RunSummary
-    from app.core.sinks.base import Sink
-    from app.core.sources.base import FrameSource
+    from app.core.run_stats import RunSummary
+    from app.core.session import RunSession
+    from app.core.sinks import Outputs
     from app.core.types import Frame, FrameResult, SourceInfo
-    from pose.skeleton import Skeleton
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -101,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     with SignalStop() as stop:
         try:
-            summary, sinks = _execute(args, stop)
+            summary = _execute(args, stop)
         except (AppError, ValueError, OSError) as error:  # ValueError: an invalid setting
             logging.getLogger(__name__).debug("full error", exc_info=error)
             print(f"error: {one_line(error)}", file=sys.stderr)
@@ -109,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("interrupted (SIGINT twice): stopped at once; the outputs were closed", file=sys.stderr)
             return EXIT_INTERRUPTED
-    _print_summary(summary, sinks)
+    _print_summary(summary)
     if stop.signal_name is not None:
         print(f"interrupted by {stop.signal_name} after {summary.frames} frames: stopped reading; the "
               "outputs are finished and closed", file=sys.stderr)
@@ -117,37 +116,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _execute(args: argparse.Namespace, stop: SignalStop) -> tuple[RunSummary, list[Sink]]:
+def _execute(args: argparse.Namespace, stop: SignalStop) -> RunSummary:
     from app.core.pipeline import Pipeline
-    from app.core.sinks.outputs import check_outputs
+    from app.core.session import RunSession
     from app.core.sources import open_source
-    from pose.skeleton import COCO
 
-    config = config_from_args(args)
-    planned = _sinks(args, COCO)  # checked before anything loads; made again with the model's skeleton
-    check_outputs([output for sink in planned for output in sink.outputs()], inputs=_input_files(args))
+    outputs = outputs_from_args(args)
+    outputs.check(inputs=_input_files(args))  # before anything loads
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    with open_source(args.source, fps=args.fps) as source:
-        pipeline = Pipeline(config)
+    with open_source(args.source, fps=args.fps) as source:  # closed here too if the model cannot load
+        pipeline = Pipeline(config_from_args(args))
         _print_setup(pipeline, source.info)
-        sinks = _sinks(args, pipeline.skeleton)
-        summary = _run_with_progress(pipeline, source, sinks, args, stop)
-    return summary, sinks
+        session = RunSession(pipeline, overlay=args.show)
+        session.open(source, outputs)
+        return _run_with_progress(session, args, stop)
 
 
-def _sinks(args: argparse.Namespace, skeleton: Skeleton) -> list[Sink]:
-    """The outputs the command line asks for (unopened)."""
-    from app.core.sinks import CsvSink, VideoRecorder
+def outputs_from_args(args: argparse.Namespace) -> Outputs:
+    """The outputs the command line asks for, named by their flags in messages."""
+    from pathlib import Path
 
-    sinks: list[Sink] = []
-    if args.csv:
-        sinks.append(CsvSink(args.csv, skeleton, label="--csv"))
-    if args.record:
-        sinks.append(VideoRecorder(args.record, label="--record"))
-    return sinks
+    from app.core.sinks import Outputs
+
+    return Outputs(csv=Path(args.csv) if args.csv else None, video=Path(args.record) if args.record else None,
+                   csv_label="--csv", video_label="--record")
 
 
 def _input_files(args: argparse.Namespace) -> list[str]:
@@ -155,18 +150,16 @@ def _input_files(args: argparse.Namespace) -> list[str]:
     return [path for path in (args.source, args.weights, args.detector_weights) if path]
 
 
-def _run_with_progress(
-    pipeline: Pipeline, source: FrameSource, sinks: list[Sink], args: argparse.Namespace, stop: SignalStop
-) -> RunSummary:
+def _run_with_progress(session: RunSession, args: argparse.Namespace, stop: SignalStop) -> RunSummary:
     from tqdm import tqdm
 
-    from app.core.render import Renderer
+    from app.core.runner import run
 
+    source = session.source
     total = source.frame_count if not source.is_live else None
     if total is not None and args.max_frames is not None:
         total = min(total, args.max_frames)
     window = _PreviewWindow(stop) if args.show else None
-    renderer = Renderer(pipeline.config.render, pipeline.skeleton) if args.show else None
 
     with tqdm(total=total, unit="frame", dynamic_ncols=True, disable=None) as progress:
         def on_frame(frame: Frame, result: FrameResult, annotated: np.ndarray | None) -> None:
@@ -177,8 +170,7 @@ def _run_with_progress(
                 window.show(annotated)
 
         try:
-            return pipeline.run(source, sinks, max_frames=args.max_frames, renderer=renderer,
-                                on_frame=on_frame, stop=stop)
+            return run(session, max_frames=args.max_frames, on_frame=on_frame, stop=stop)
         finally:
             if window is not None:
                 window.close()
@@ -239,17 +231,13 @@ def _print_setup(pipeline: Pipeline, source_info: SourceInfo) -> None:
     print(f"detector: {info.detector_description}{fallback}, every {info.detect_every} frame(s)")
 
 
-def _print_summary(summary: RunSummary, sinks: list[Sink]) -> None:
-    from app.core.sinks import CsvSink, VideoRecorder
-
+def _print_summary(summary: RunSummary) -> None:
     print(f"frames: {summary.frames} | people: {summary.person_frames} (max {summary.max_people} per "
           f"frame) | tracks: {summary.tracks} | {summary.mean_fps:.2f} fps | detector ran on "
           f"{summary.detector_frames} frames | dropped: {summary.dropped_frames}")
     print("ms per frame: " + ", ".join(f"{stage} {ms:.1f}" for stage, ms in summary.stage_ms.items()))
-    for sink in sinks:
-        if isinstance(sink, CsvSink):
-            print(f"wrote {sink.path} and {sink.metadata_path}")
-        elif isinstance(sink, VideoRecorder) and sink.frames_written:
-            dropped = f", {sink.dropped_frames} dropped" if sink.dropped_frames else ""
-            print(f"wrote {sink.path} ({sink.codec}, {sink.encoder}, {sink.size[0]}x{sink.size[1]}, "
-                  f"{sink.frames_written} frames{dropped})")
+    for written in summary.outputs:
+        if written.paths:
+            dropped = f"{written.dropped_frames} dropped" if written.dropped_frames else ""
+            how = ", ".join(part for part in (written.detail, f"{written.frames} frames", dropped) if part)
+            print(f"wrote {' and '.join(map(str, written.paths))} ({how})")

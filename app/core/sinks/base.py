@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
@@ -13,7 +14,7 @@ from app.core.errors import SinkError
 from app.core.sinks.outputs import Output
 from app.core.types import Frame, FrameResult, RunInfo
 
-__all__ = ["RunOutcome", "Sink", "SinkError"]
+__all__ = ["RunOutcome", "Sink", "SinkError", "SinkStats"]
 
 Ended = Literal["finished", "interrupted", "failed"]
 
@@ -39,6 +40,23 @@ class RunOutcome:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SinkStats:
+    """What a sink has written, for summaries and reports (callers never need to know the sink's type).
+
+    Attributes:
+        paths: the files it has put in place: empty until it is closed, and when it wrote nothing.
+        frames: frames written.
+        dropped_frames: frames it dropped because its writer fell behind (live recordings only).
+        detail: how it wrote them, for people (``"h264, libx264, 640x480"``); ``""`` when nothing to add.
+    """
+
+    paths: tuple[Path, ...] = ()
+    frames: int = 0
+    dropped_frames: int = 0
+    detail: str = ""
+
+
 class Sink(ABC):
     """Receives every processed frame of a run.
 
@@ -61,6 +79,11 @@ class Sink(ABC):
     @abstractmethod
     def outputs(self) -> tuple[Output, ...]:
         """The files this sink writes, for :func:`~app.core.sinks.outputs.check_outputs`."""
+
+    @property
+    @abstractmethod
+    def stats(self) -> SinkStats:
+        """The files put in place and the frames written so far."""
 
     @abstractmethod
     def open(self, info: RunInfo) -> Sink:

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from app.core.sinks.base import Sink, SinkError
+from app.core.sinks.base import Sink, SinkError, SinkStats
 from app.core.sinks.metadata import RunMetadata
 from app.core.sinks.outputs import (
     CSV_SUFFIXES,
@@ -83,6 +83,12 @@ class CsvSink(Sink):
         self._file: IO[str] | None = None
         self._writer: Any = None  # a csv.writer (its type is private to the csv module)
         self._metadata: RunMetadata | None = None
+        self._written: tuple[Path, ...] = ()
+
+    @property
+    def stats(self) -> SinkStats:
+        frames = self._metadata.frames if self._metadata is not None else 0
+        return SinkStats(paths=self._written, frames=frames)
 
     def outputs(self) -> tuple[Output, ...]:
         return (Output(self.label, self.path, CSV_SUFFIXES),
@@ -122,7 +128,9 @@ class CsvSink(Sink):
         self._file = None
         commit_partial(self.partial_path, self.path)
         self.partial_path = None
+        self._written = (self.path,)
         self._metadata.save(self.metadata_path, self.outcome)
+        self._written = (self.path, self.metadata_path)
         discard_partial(self._metadata_scratch)
         self._metadata_scratch = None
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.core.sinks.base import Sink, SinkError
+from app.core.sinks.base import Sink, SinkError, SinkStats
 from app.core.sinks.encoders import RECORDING_SUFFIXES, Encoder, open_encoder
 from app.core.sinks.outputs import (
     Output,
@@ -63,7 +63,8 @@ class VideoRecorder(Sink):
     """Records the annotated frames of a run to ``path``.
 
     Attributes (valid after ``open``): ``codec`` and ``encoder`` in use, ``fps`` (nominal) and ``size`` of
-    the file; ``frames_written`` and ``dropped_frames`` (live sources only) count as the writer thread goes.
+    the file; ``frames_written`` and ``dropped_frames`` (live sources only) count as the writer thread goes
+    (:attr:`stats` says the same, with the file once it is in place).
     """
 
     needs_annotated = True
@@ -84,6 +85,13 @@ class VideoRecorder(Sink):
         self._error: BaseException | None = None
         self._source_size = (0, 0)
         self._live = False
+        self._written: tuple[Path, ...] = ()
+
+    @property
+    def stats(self) -> SinkStats:
+        detail = f"{self.codec}, {self.encoder}, {self.size[0]}x{self.size[1]}" if self.codec else ""
+        return SinkStats(paths=self._written, frames=self.frames_written, dropped_frames=self.dropped_frames,
+                         detail=detail)
 
     def outputs(self) -> tuple[Output, ...]:
         return (Output(self.label, self.path, RECORDING_SUFFIXES),)
@@ -141,6 +149,7 @@ class VideoRecorder(Sink):
             log.warning("no frame to record: '%s' not written", shown(self.path))
             return
         commit_partial(self.partial_path, self.path)
+        self._written = (self.path,)
         log.info("recorded %d frames to %s", self.frames_written, shown(self.path))
 
     def _write_loop(self) -> None:

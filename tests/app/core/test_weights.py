@@ -120,10 +120,10 @@ def test_no_pose_weights_path_unpickles_code(command, evil, tmp_path):
     if command == "gui":  # the GUI's weights field goes through the same pipeline, in its session
         from app.core.config import ModelConfig, PipelineConfig
         from app.core.errors import AppError
-        from app.gui.session import Session
+        from app.core.session import RunSession
 
         with pytest.raises(AppError):
-            Session().configure(PipelineConfig(model=ModelConfig(name="edite_hrnet_s", weights=weights)))
+            RunSession().configure(PipelineConfig(model=ModelConfig(name="edite_hrnet_s", weights=weights)))
     elif command == "bench":  # bench exits with the loader's one-line error
         argv = ["bench", "--quick", "--no-others", "--detector", "none", "--people", "1", "--models",
                 "edite_hrnet_s", "--weights", f"edite_hrnet_s={weights}"]

@@ -15,7 +15,6 @@ from app.gui.app import forget_opencv_qt
 from app.gui.mailbox import Mailbox
 from app.gui.pacing import RateMeter, WatchClock
 from app.gui.selection import track_at
-from app.gui.session import Session
 from app.gui.settings import config_from_dict
 
 
@@ -90,21 +89,6 @@ def test_settings_round_trip_and_tolerate_other_versions():
     data["smoother"]["strength"] = 7.0
     with pytest.raises(ValueError, match="strength"):
         config_from_dict(data)
-
-
-def test_a_settings_change_rebuilds_only_what_it_touches(fast_config):
-    session = Session()
-    session.configure(fast_config)
-    pipeline, estimator, detector = session.pipeline, session.pipeline.estimator, session.pipeline.detector
-    session.configure(replace(fast_config, smoother=SmootherConfig(strength=0.9),
-                              render=RenderConfig(ids=False)))
-    assert session.pipeline is pipeline and pipeline.estimator is estimator and pipeline.detector is detector
-    info = session.configure(replace(fast_config, model=replace(fast_config.model, flip=True)))
-    assert pipeline.estimator is estimator and info.flip
-    info = session.configure(replace(fast_config, detector=replace(fast_config.detector, name="hog")))
-    assert pipeline.estimator is estimator and info.detector == "hog"
-    info = session.configure(replace(fast_config, model=replace(fast_config.model, name="lite_hrnet_18")))
-    assert pipeline.estimator is not estimator and info.model == "lite_hrnet_18"
 
 
 def test_opencv_qt_paths_are_dropped_before_qt_starts(monkeypatch):

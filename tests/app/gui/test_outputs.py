@@ -13,9 +13,10 @@ from PySide6.QtCore import Qt
 
 from app.core.config import PipelineConfig
 from app.core.pipeline import Pipeline
-from app.core.sinks import COLUMNS, CsvSink, metadata_path
-from app.core.sources import CameraSource, make_source, open_source
-from app.gui.session import Session
+from app.core.runner import run
+from app.core.session import RunSession
+from app.core.sinks import COLUMNS, Outputs, metadata_path
+from app.core.sources import CameraSource, make_source
 from app.gui.worker import PipelineWorker
 
 KEYPOINTS = 17
@@ -64,8 +65,9 @@ def test_process_whole_file_writes_csv_and_recording_like_main_run(qtbot, window
 
     # The same files as 'main.py run' makes: run the core's loop with the core's sink and compare.
     reference = tmp_path / "reference.csv"
-    with open_source(clip) as source:
-        Pipeline(fast_config).run(source, [CsvSink(reference)])
+    session = RunSession(Pipeline(fast_config))
+    session.open(str(clip), Outputs(csv=reference))
+    run(session)
     assert read_csv(reference)[0] == rows[0]
     ours, theirs = (json.loads(metadata_path(p).read_text()) for p in (csv_path, reference))
     assert ours.keys() == theirs.keys()
@@ -120,11 +122,11 @@ class FakeCapture:
         pass
 
 
-def fake_camera_session() -> Session:
+def fake_camera_session() -> RunSession:
     def source_for(spec: str):
         return CameraSource(int(spec), capture_factory=FakeCapture) if spec.isdigit() else make_source(spec)
 
-    return Session(source_factory=source_for)
+    return RunSession(source_factory=source_for)
 
 
 def test_live_camera_counts_drops_and_writes_outputs_while_playing(qtbot, make_window, tmp_path):

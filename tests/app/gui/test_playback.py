@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gui_support import CLIP_FRAMES, READY_TIMEOUT_MS
 
-from app.gui.session import Session
+from app.core.session import RunSession
 from app.gui.worker import PipelineWorker
 
 
@@ -40,7 +40,7 @@ class SlowClock:
 
 
 def test_watch_mode_skips_late_frames_to_stay_in_real_time(qtbot, make_window, clip):
-    window = make_window(PipelineWorker(Session(), clock=SlowClock()))
+    window = make_window(PipelineWorker(RunSession(), clock=SlowClock()))
     with qtbot.waitSignal(window.controller.ended, timeout=READY_TIMEOUT_MS):
         window.open_source(str(clip))
     assert window.view.result.frame_index == CLIP_FRAMES - 1  # the last frame is always shown

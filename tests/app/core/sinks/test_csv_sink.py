@@ -29,7 +29,9 @@ import app
 from app.core.config import DetectorConfig, PipelineConfig
 from app.core.errors import SinkError
 from app.core.pipeline import Pipeline
-from app.core.sinks import COLUMNS, CsvSink, metadata_path
+from app.core.runner import run
+from app.core.session import RunSession
+from app.core.sinks import COLUMNS, CsvSink, Outputs, metadata_path
 from app.core.sinks.metadata import RunMetadata
 from app.core.types import FrameResult, PipelineInfo, RunInfo, SourceInfo
 from pose.skeleton import COCO
@@ -50,7 +52,9 @@ def tiny_run(csv_path: Path) -> None:
         detector=ScriptedDetector(scene),
         weights_sha256="0" * 64,
     )
-    pipeline.run(SceneSource(scene, 4), [CsvSink(csv_path)])
+    session = RunSession(pipeline)
+    session.open(SceneSource(scene, 4), Outputs(csv=csv_path))
+    run(session)
 
 
 def test_header_is_the_documented_schema():
@@ -111,7 +115,7 @@ def test_rows_are_on_disk_after_each_frame(tmp_path):
     source = SceneSource(scene, 3).open()
     pipeline = Pipeline(estimator=ScriptedEstimator(scene), detector=ScriptedDetector(scene))
     out.write_text("an earlier good file\n")
-    sink = CsvSink(out).open(pipeline.run_info(source))
+    sink = CsvSink(out).open(pipeline.run_info(source.info))
     partial = sink.partial_path
     assert partial.parent == tmp_path and partial.name.startswith("live.partial-")
     for index in range(2):
@@ -135,7 +139,7 @@ def test_unwritable_path_is_named(tmp_path, where):
     source = SceneSource(scene, 1).open()
     pipeline = Pipeline(estimator=ScriptedEstimator(scene), detector=ScriptedDetector(scene))
     with pytest.raises(SinkError, match="cannot write CSV"):
-        CsvSink(path).open(pipeline.run_info(source))
+        CsvSink(path).open(pipeline.run_info(source.info))
 
 
 
@@ -143,7 +147,7 @@ def test_the_source_is_never_overwritten(tmp_path):
     scene = Scene([])
     source = SceneSource(scene, 1).open()
     pipeline = Pipeline(estimator=ScriptedEstimator(scene), detector=ScriptedDetector(scene))
-    info = pipeline.run_info(source)
+    info = pipeline.run_info(source.info)
     precious = tmp_path / "input.csv"
     precious.write_text("precious\n")
     info = replace(info, source=replace(info.source, spec=str(precious)))

@@ -19,7 +19,9 @@ from scripted_people import Scene, SceneSource, ScriptedDetector, ScriptedEstima
 
 from app.core.errors import SinkError, SourceError
 from app.core.pipeline import Pipeline
-from app.core.sinks import CsvSink, RunOutcome, Sink, VideoRecorder
+from app.core.runner import run
+from app.core.session import RunSession
+from app.core.sinks import Outputs, RunOutcome, Sink
 
 FRAMES = 12
 STOP_AFTER = 5
@@ -42,10 +44,10 @@ def _avi_frames(path: Path) -> int:
     return count
 
 
-SINKS = {  # name -> (file name, factory, frames in the file)
-    "csv": ("out.csv", CsvSink, _csv_frames),
-    "mp4": ("out.mp4", VideoRecorder, _mp4_frames),
-    "avi": ("out.avi", VideoRecorder, _avi_frames),
+SINKS = {  # name -> (file name, the Outputs field that writes it, frames in the file)
+    "csv": ("out.csv", "csv", _csv_frames),
+    "mp4": ("out.mp4", "video", _mp4_frames),
+    "avi": ("out.avi", "video", _avi_frames),
 }
 
 
@@ -59,7 +61,7 @@ def pipeline(scene) -> Pipeline:
     return Pipeline(estimator=ScriptedEstimator(scene), detector=ScriptedDetector(scene))
 
 
-def _run(pipeline: Pipeline, scene: Scene, sink: Sink, how: str) -> None:
+def _run(session: RunSession, how: str) -> None:
     stop = threading.Event()
 
     def on_frame(frame, result, annotated) -> None:
@@ -68,8 +70,7 @@ def _run(pipeline: Pipeline, scene: Scene, sink: Sink, how: str) -> None:
         if frame.index == STOP_AFTER - 1 and how == "ctrl-c":
             raise KeyboardInterrupt
 
-    source = SceneSource(scene, FRAMES, fail_after=STOP_AFTER if how == "source-fails" else None)
-    pipeline.run(source, [sink], on_frame=on_frame, stop=stop)
+    run(session, on_frame=on_frame, stop=stop)
 
 
 ENDINGS = {  # how -> (exception the run raises, expected outcome)
@@ -84,30 +85,39 @@ ENDINGS = {  # how -> (exception the run raises, expected outcome)
 @pytest.mark.parametrize("how", list(ENDINGS))
 @pytest.mark.parametrize("kind", list(SINKS))
 def test_every_ending_leaves_a_whole_file_in_place(tmp_path, scene, pipeline, kind, how):
-    name, factory, frames_in = SINKS[kind]
+    name, field, frames_in = SINKS[kind]
     target = tmp_path / name
     target.write_bytes(b"an earlier good file")
-    sink = factory(target)
+    session = RunSession(pipeline)
+    session.open(SceneSource(scene, FRAMES, fail_after=STOP_AFTER if how == "source-fails" else None),
+                 Outputs(**{field: target}))
+    (sink,) = session.sinks
     raises, expected = ENDINGS[how]
     if raises is None:
-        _run(pipeline, scene, sink, how)
+        _run(session, how)
     else:
         with pytest.raises(raises):
-            _run(pipeline, scene, sink, how)
+            _run(session, how)
     processed = FRAMES if how == "finished" else STOP_AFTER
     assert sink.outcome == expected
     assert frames_in(target) == processed
+    assert sink.stats.frames == processed and target in sink.stats.paths
     assert not list(tmp_path.glob("*.partial-*"))
+
+
+def _sink(field: str, target: Path) -> Sink:
+    (sink,) = Outputs(**{field: target}).sinks()
+    return sink
 
 
 @pytest.mark.parametrize("kind", list(SINKS))
 def test_no_sink_writes_over_its_source(tmp_path, scene, pipeline, kind):
-    name, factory, _ = SINKS[kind]
+    name, field, _ = SINKS[kind]
     source = SceneSource(scene, 1).open()
     target = tmp_path / name
     target.write_bytes(b"the input")
-    info = pipeline.run_info(source)
+    info = pipeline.run_info(source.info)
     info = replace(info, source=replace(info.source, spec=str(target)))
     with pytest.raises(SinkError, match="is the input"):
-        factory(target).open(info)
+        _sink(field, target).open(info)
     assert target.read_bytes() == b"the input" and [p.name for p in tmp_path.iterdir()] == [name]
