@@ -18,7 +18,7 @@ STOP_SIGNALS = tuple(
 class SignalStop:
     """A stop flag (:class:`app.core.runner.StopFlag`) that the stop signals set while it is entered.
 
-    ``with SignalStop() as stop: pipeline.run(..., stop=stop)``. Outside the main thread (where Python allows
+    ``with SignalStop() as stop: run(session, stop=stop)``. Outside the main thread (where Python allows
     no handlers) it is a plain flag. :meth:`set` stops without a signal (a preview window's q key).
 
     Attributes:
