@@ -48,7 +48,7 @@ class SinkStats:
         paths: the files it has put in place: empty until it is closed, and when it wrote nothing.
         frames: frames written.
         dropped_frames: frames it dropped because its writer fell behind (live recordings only).
-        detail: how it wrote them, for people (``"h264, libx264, 640x480"``); ``""`` when nothing to add.
+        detail: how it wrote them, for people (``"H.264, libx264, 640x480"``); ``""`` when nothing to add.
     """
 
     paths: tuple[Path, ...] = ()

@@ -64,6 +64,8 @@ def test_end_to_end_with_the_offline_detector(tmp_path, capsys):
     assert code == 0, err
     assert "detector: HOG" in out and "[offline fallback]" in out
     assert "frames: 6 |" in out and "ms per frame: read" in out
+    assert f"wrote {out_csv} and {metadata_path(out_csv)} (6 frames)" in out
+    assert f"wrote {out_video} (H.264, libx264, 640x480, 6 frames)" in out
 
     header, rows = _csv_rows(out_csv)
     assert header == list(COLUMNS)
