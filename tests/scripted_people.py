@@ -1,9 +1,8 @@
 """Scripted scenes for app tests: people moving along known paths; a fake detector and estimator see them.
 
-The fakes have the call signatures of ``detectors.create_detector(...)`` and
-``pose.estimator.TopDownEstimator`` but read the truth from the scene. A frame carries its own index in
-its first pixel (blue, green = index high and low byte), so the fakes know which moment of the script they
-are looking at, as a real model knows from the pixels.
+The fakes implement ``detectors.base.PersonDetector`` and ``pose.base.Estimator`` but read the truth from
+the scene. A frame carries its own index in its first pixel (blue, green = index high and low byte), so the
+fakes know which moment of the script they are looking at, as a real model knows from the pixels.
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ import numpy as np
 from app.core.sources import FrameSource, SourceError
 from app.core.tracking.similarity import iou_matrix
 from app.core.types import Frame, SourceInfo
+from pose.base import PoseResult
+from pose.models.spec import ModelSpec
 
 # A standing person in box coordinates (x, y in [0, 1] of the box width and height), COCO order.
 STANDING = np.array([
@@ -125,16 +126,12 @@ class ScriptedDetector:
         return FakeDetections(boxes, np.full(len(boxes), 0.9, np.float32))
 
 
-@dataclass(frozen=True)
-class FakePoses:
-    keypoints: np.ndarray
-    scores: np.ndarray
-
-
 class ScriptedEstimator:
     """Returns, for each box, the pose of the visible person it overlaps most (IoU >= 0.3), plus seeded
-    Gaussian noise of ``noise_px``; a box on nobody gets a weak random pose (score 0.05)."""
+    Gaussian noise of ``noise_px``; a box on nobody gets a weak random pose (score 0.05). Records
+    :meth:`close`, and fails if called after it."""
 
+    spec = ModelSpec("scripted")
     device = "cpu"
     flip = True
     half = False
@@ -144,8 +141,13 @@ class ScriptedEstimator:
         self.noise_px = noise_px
         self.rng = np.random.default_rng(seed)
         self.calls = 0
+        self.closed = False
 
-    def __call__(self, image: np.ndarray, boxes: np.ndarray) -> FakePoses:
+    def close(self) -> None:
+        self.closed = True
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
+        assert not self.closed, "a closed estimator was called"
         self.calls += 1
         t = self.scene.time_in(image)
         people = self.scene.visible_people(t)
@@ -161,7 +163,7 @@ class ScriptedEstimator:
                 scores[i] = people[best].score(t)
             else:
                 keypoints[i] = box[:2] + self.rng.uniform(0, 1, (17, 2)) * (box[2:] - box[:2])
-        return FakePoses(keypoints.astype(np.float32), scores.astype(np.float32))
+        return PoseResult(keypoints.astype(np.float32), scores.astype(np.float32))
 
 
 class SceneSource(FrameSource):

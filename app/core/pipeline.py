@@ -26,7 +26,8 @@ from app.core.tracking.similarity import suppress_duplicate_poses
 from app.core.tracking.smoother import KeypointSmoother
 from app.core.tracking.tracker import Tracker
 from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo
-from pose.skeleton import COCO, Skeleton
+from pose.base import Closeable, Estimator
+from pose.skeleton import Skeleton
 
 if TYPE_CHECKING:
     from app.core.runner import RunSummary
@@ -49,38 +50,40 @@ class _Followed:
     box_scores: np.ndarray
 
 
-class Pipeline:
+class Pipeline(Closeable):
     """Detector, pose estimator, tracker and smoother for one stream of frames.
 
     Args:
         config: the settings; see :class:`app.core.config.PipelineConfig`.
-        estimator, detector: ready-made components, or anything called the same way (tests inject fakes):
-            ``estimator(image, boxes) -> .keypoints (N, K, 2), .scores (N, K)`` with ``device`` and ``flip``
-            attributes; ``detector(image) -> .xyxy (N, 4), .scores (N,)`` with ``name``, ``description``,
-            ``is_fallback`` and ``notice``. When None they are built from ``config.model`` and
-            ``config.detector``. Building raises :class:`ModelLoadError` naming the
-            model, the weights file or the detector that could not be set up.
+        estimator, detector: ready-made components (tests inject fakes): a :class:`pose.base.Estimator`
+            and a :class:`detectors.base.PersonDetector`. They stay the caller's: :meth:`close` leaves them
+            open (the caller may share them between pipelines). When None they are built from
+            ``config.model`` and ``config.detector`` and belong to the pipeline. Building raises
+            :class:`ModelLoadError` naming the model, the weights file or the detector that could not be
+            set up.
         weights_sha256: the loaded weights' SHA-256 when an estimator is injected.
 
     A pipeline is stateful (tracks, smoothing filters, detection schedule): use one per stream and call
-    :meth:`reset` before feeding it another one.
+    :meth:`reset` before feeding it another one. :meth:`close` (or leaving a ``with`` block) stops the
+    background detection's thread and closes the estimator the pipeline built; :meth:`process` afterwards
+    raises ``RuntimeError``.
     """
 
     def __init__(
         self,
         config: PipelineConfig | None = None,
         *,
-        estimator: TopDownEstimator | None = None,
+        estimator: Estimator | None = None,
         detector: PersonDetector | None = None,
         weights_sha256: str | None = None,
     ) -> None:
         self.config = config or PipelineConfig()
-        self.skeleton: Skeleton = COCO
         self._weights, self._weights_sha256 = self.config.model.weights, weights_sha256
+        self._owns_estimator = estimator is None
         if estimator is None:
             estimator, self._weights, self._weights_sha256 = _build_estimator(self.config)
         self.estimator = estimator
-        self.skeleton = getattr(getattr(estimator, "spec", None), "skeleton", COCO)
+        self.skeleton: Skeleton = estimator.spec.skeleton
         if detector is None:
             detector = _build_detector(self.config, estimator)
         self.detector = detector
@@ -94,14 +97,14 @@ class Pipeline:
     # -- description -------------------------------------------------------------------------------
     def describe(self) -> PipelineInfo:
         """What is running: model, weights and their hash, device, detector (and fallback notice)."""
-        model, detector = self.config.model, self.detector
+        estimator, detector = self.estimator, self.detector
         return PipelineInfo(
-            model=getattr(getattr(self.estimator, "spec", None), "name", model.name),
+            model=estimator.spec.name,
             weights=self._weights,
             weights_sha256=self._weights_sha256,
-            device=_device_of(self.estimator),
-            flip=bool(getattr(self.estimator, "flip", model.flip)),
-            half=bool(getattr(self.estimator, "half", model.half) or False),
+            device=estimator.device,
+            flip=estimator.flip,
+            half=estimator.half,
             detector=detector.name,
             detector_description=detector.description,
             detector_is_fallback=bool(detector.is_fallback),
@@ -111,33 +114,43 @@ class Pipeline:
 
     @property
     def device(self) -> str:
-        return _device_of(self.estimator)
+        return self.estimator.device
 
     def reconfigure(self, config: PipelineConfig) -> None:
         """Apply new settings between frames, rebuilding only what changed.
 
         A new model (name, weights, device, precision) or detector (name, weights, confidence) is loaded;
         flip, smoothing, tracking and the detection interval switch at once. Tracks and filters restart when
-        the tracker or smoother settings change. Raises :class:`ModelLoadError` and keeps the old settings
-        if a new model or detector cannot be set up.
+        the tracker or smoother settings change. What is replaced is closed (an injected estimator is left
+        to its owner). Raises :class:`ModelLoadError` and keeps the old settings if a new model or detector
+        cannot be set up.
         """
+        self._ensure_open()
         old = self.config
         estimator, weights, sha256 = self.estimator, self._weights, self._weights_sha256
         if _model_identity(config) != _model_identity(old):
             estimator, weights, sha256 = _build_estimator(config)
         detector = self.detector
         if _detector_identity(config) != _detector_identity(old) or estimator is not self.estimator:
-            detector = _build_detector(config, estimator)
+            try:
+                detector = _build_detector(config, estimator)
+            except ModelLoadError:
+                if estimator is not self.estimator:
+                    estimator.close()  # built for the settings that failed
+                raise
         new, now = config.detector, old.detector
         schedule_changed = (new.background_lag, new.detect_every) != (now.background_lag, now.detect_every)
         if detector is not self.detector or schedule_changed:
             if self._background is not None:
-                self._background.cancel()
+                self._background.close()
             self._background = _background_for(detector, config)
+        if estimator is not self.estimator:
+            if self._owns_estimator:
+                self.estimator.close()
+            self._owns_estimator = True
         self.estimator, self.detector, self.config = estimator, detector, config
         self._weights, self._weights_sha256 = weights, sha256
-        if hasattr(estimator, "flip"):
-            estimator.flip = config.model.flip
+        estimator.flip = config.model.flip
         if config.tracker != old.tracker or config.smoother != old.smoother:
             self.tracker = Tracker(config.tracker, self.skeleton)
             self.smoother = KeypointSmoother(config.smoother)
@@ -154,8 +167,15 @@ class Pipeline:
         self._frames_since_detection = 0
         self._redetect = True
 
+    def _close(self) -> None:
+        if self._background is not None:
+            self._background.close()
+        if self._owns_estimator:
+            self.estimator.close()
+
     def process(self, frame: Frame) -> FrameResult:
         """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth."""
+        self._ensure_open()
         clock = _StageClock()
         in_line = self._must_detect_in_line()
         if in_line:
@@ -314,10 +334,6 @@ def _naming(error: BaseException, context: str) -> str:
     return message if message.lower().startswith("cannot") else f"{context}: {message}"
 
 
-def _device_of(estimator: object) -> str:
-    return str(getattr(estimator, "device", "cpu"))
-
-
 def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | None, str | None]:
     """The pose model on the configured device, the weights file it loaded (the given one, else the shipped
     default from assets/weights, else None: random weights) and that file's SHA-256."""
@@ -353,15 +369,15 @@ def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | No
     return estimator, weights, file_sha256(weights)
 
 
-def _build_detector(config: PipelineConfig, estimator: TopDownEstimator) -> PersonDetector:
+def _build_detector(config: PipelineConfig, estimator: Estimator) -> PersonDetector:
     """The configured detector on the pose model's device (YOLO; the fallback runs on the CPU)."""
     from detectors import create_detector
 
     options = config.detector
     kwargs: dict[str, Any] = {
         "confidence": options.confidence,
-        "device": _device_of(estimator),
-        "half": bool(getattr(estimator, "half", False)),
+        "device": estimator.device,
+        "half": estimator.half,
         "trust_weights": options.trust_weights,
     }
     if options.weights:
