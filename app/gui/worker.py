@@ -336,8 +336,7 @@ class PipelineWorker(QObject):
 
     def _start_outputs(self) -> None:
         self._run_frames = 0
-        if self._outputs.any:
-            self.session.start_outputs(self._outputs)
+        self.session.start_outputs(self._outputs)
 
     def _finish_outputs(self, cancelled: bool, error: str | None = None) -> None:
         """Close the outputs of the run (raises SinkError after closing them all) and report it."""
@@ -348,7 +347,8 @@ class PipelineWorker(QObject):
         finally:
             if self._pending_config is not None:
                 self._apply_timer.start()
-        self.run_finished.emit(RunReport(frames, tuple(path for w in written for path in w.paths), cancelled))
+        paths = tuple(path for stats in written for path in stats.paths)
+        self.run_finished.emit(RunReport(frames, paths, cancelled))
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _seek_to(self, index: int) -> None:
