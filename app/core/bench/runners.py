@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 FrameRunner = Callable[[np.ndarray, int], object]
 """``(BGR frame, frame index) -> anything``: processes one frame of a stream. A runner may have a ``finish()``
-attribute: called at the end of each timed pass, inside the timing, for work still in flight."""
+attribute: called at the end of each timed pass, inside the timing, for work still in flight; and a
+``close()`` attribute: called after each pass, untimed, even when the pass fails, to free its threads."""
 
 
 @dataclass(frozen=True)
@@ -43,22 +44,25 @@ class Timing:
 
 def time_scene(make_runner: Callable[[], FrameRunner], scene: Scene, repeats: int, warmup: int = 2) -> Timing:
     """Mean milliseconds per frame of ``repeats`` passes over the scene, each with a fresh runner (a new
-    stream: trackers start over); the first ``warmup`` frames of each pass are run but not timed, and the
-    runner's ``finish()`` (if any) is timed with the last frame."""
+    stream: trackers start over); the first ``warmup`` frames of each pass are run but not timed, the
+    runner's ``finish()`` (if any) is timed with the last frame and its ``close()`` (if any) follows."""
     passes, stages, detected = [], {}, []
     for _ in range(repeats):
         runner = make_runner()
-        for index, frame in enumerate(scene.frames[:warmup]):
-            runner(frame, index)
-        start = time.perf_counter()
-        for index, frame in enumerate(scene.frames[warmup:], start=warmup):
-            result = runner(frame, index)
-            for stage, ms in getattr(result, "timings_ms", {}).items():
-                stages.setdefault(stage, []).append(ms)
-            if hasattr(result, "detected"):
-                detected.append(bool(result.detected))
-        getattr(runner, "finish", lambda: None)()
-        passes.append((time.perf_counter() - start) * 1000.0 / (len(scene.frames) - warmup))
+        try:
+            for index, frame in enumerate(scene.frames[:warmup]):
+                runner(frame, index)
+            start = time.perf_counter()
+            for index, frame in enumerate(scene.frames[warmup:], start=warmup):
+                result = runner(frame, index)
+                for stage, ms in getattr(result, "timings_ms", {}).items():
+                    stages.setdefault(stage, []).append(ms)
+                if hasattr(result, "detected"):
+                    detected.append(bool(result.detected))
+            getattr(runner, "finish", lambda: None)()
+            passes.append((time.perf_counter() - start) * 1000.0 / (len(scene.frames) - warmup))
+        finally:
+            getattr(runner, "close", lambda: None)()
     means = {stage: round(statistics.fmean(ms), 2) for stage, ms in stages.items() if stage != "total"}
     share = round(statistics.fmean(detected), 3) if detected else None
     return Timing(statistics.median(passes), min(passes), means, share)
@@ -90,7 +94,8 @@ def our_runner(
     estimator, detector, scene: Scene, detect_every: int, background_lag: int | None = None,
 ) -> Callable[[], FrameRunner]:
     """Runner factory for :class:`app.core.pipeline.Pipeline` with the app's default settings (detect,
-    pose, track, smooth; no drawing) but ``detect_every`` and ``background_lag`` (None: the default)."""
+    pose, track, smooth; no drawing) but ``detect_every`` and ``background_lag`` (None: the default).
+    Every runner's pipeline shares ``estimator`` and ``detector``; closing a runner leaves them open."""
     from app.core.config import DetectorConfig, PipelineConfig
     from app.core.pipeline import Pipeline
     from app.core.types import Frame
@@ -107,6 +112,7 @@ def our_runner(
             return pipeline.process(Frame(image, index, index / 30.0))
 
         run.finish = pipeline.reset  # waits for a background detection still in flight
+        run.close = pipeline.close  # its background thread; the shared estimator stays open
         return run
 
     return make
@@ -129,6 +135,7 @@ def mediapipe_runner() -> Callable[[], FrameRunner] | str:
 
             return pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
+        run.close = pose.close
         return run
 
     return make

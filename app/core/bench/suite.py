@@ -7,11 +7,13 @@ often shared: the load average is recorded at the start and the end of the run.
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -144,21 +146,20 @@ def model_latency(
     header = " ".join(f"{f'batch {b}':>9}" for b in options.batches)
     report(f"{'runtime':>13} {header}  ms/crop (largest)")
     for runtime in options.runtimes or (pipeline_runtime,):
-        forward = build_forward(model, runtime, torch.device("cpu"), torch.float32)
         cells = []
-        for batch in options.batches:
-            inputs = np.random.default_rng(batch).standard_normal((batch, 3, height, width), np.float32)
-            if hasattr(forward, "prepare"):
+        with closing(build_forward(model, runtime, torch.device("cpu"), torch.float32)) as forward:
+            for batch in options.batches:
+                inputs = np.random.default_rng(batch).standard_normal((batch, 3, height, width), np.float32)
                 forward.prepare(batch)  # ONNX Runtime: specialised sessions built before timing
-            forward(inputs)
-            seconds = []
-            for _ in range(options.repeats):
-                start = time.perf_counter()
                 forward(inputs)
-                seconds.append(time.perf_counter() - start)
-            cells.append(statistics.median(seconds) * 1000.0)
-            rows.append({"model": model.spec.name, "runtime": runtime, "batch": batch,
-                         "median_ms": round(cells[-1], 2)})
+                seconds = []
+                for _ in range(options.repeats):
+                    start = time.perf_counter()
+                    forward(inputs)
+                    seconds.append(time.perf_counter() - start)
+                cells.append(statistics.median(seconds) * 1000.0)
+                rows.append({"model": model.spec.name, "runtime": runtime, "batch": batch,
+                             "median_ms": round(cells[-1], 2)})
         per_crop = cells[-1] / options.batches[-1]
         report(f"{runtime:>13} " + " ".join(f"{c:9.1f}" for c in cells) + f"  {per_crop:17.1f}")
     return rows
@@ -202,7 +203,13 @@ def run_suite(options: BenchOptions, report: Report = print) -> dict[str, object
 def run_accuracy(options: BenchOptions, report: Report) -> dict[str, object]:
     """The accuracy table on ``options.accuracy`` (see :mod:`app.core.bench.accuracy`)."""
     from app.core.bench.accuracy import load_set, score_all
-    from app.core.bench.systems import mediapipe_system, movenet_system, ours_systems, yolo_pose_system
+    from app.core.bench.systems import (
+        PoseSystem,
+        mediapipe_system,
+        movenet_system,
+        ours_systems,
+        yolo_pose_system,
+    )
     from pose.evaluation import gt_person_boxes
 
     ann_file, images_dir = options.accuracy
@@ -216,7 +223,11 @@ def run_accuracy(options: BenchOptions, report: Report) -> dict[str, object]:
     if options.others:  # built one at a time, after ours: nothing of theirs runs beside ours
         systems += [build() for build in (yolo_pose_system, mediapipe_system,
                                           lambda: movenet_system(options.movenet))]
-    rows = score_all(systems, dataset, images_dir, report)
+    with ExitStack() as systems_open:
+        for system in systems:
+            if isinstance(system, PoseSystem):
+                systems_open.callback(system.close)
+        rows = score_all(systems, dataset, images_dir, report)
     return {"annotations": str(ann_file), "images": len(dataset["images"]), "people": people,
             "rows": [asdict(row) for row in rows]}
 
@@ -253,19 +264,18 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7} {'detect%':>8}  "
            "mean ms per stage")
     rows: list[Row] = []
-    estimator = None
-    for name, flip, every, people_counts in configurations(options):
-        if estimator is None or estimator.spec.name != name:  # one model's runtime loaded at a time
-            estimator = None  # the previous model's sessions go before the next model's are built
-            estimator = TopDownEstimator(models[name], device="cpu", runtime=options.runtime)
-        estimator.flip = flip
-        estimator.warm_up(max(people_counts))  # no first-call or background costs in the timing
-        for people in people_counts:
-            scene = scenes[people]
-            runner = our_runner(estimator, detector, scene, every, background_lag=options.background_lag)
-            timing = time_scene(runner, scene, options.repeats, WARMUP_FRAMES)
-            rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
-            report(_describe(rows[-1]))
+    for name, variants in itertools.groupby(configurations(options), key=lambda variant: variant[0]):
+        # one model's runtime loaded at a time: its sessions are closed before the next model's are built
+        with TopDownEstimator(models[name], device="cpu", runtime=options.runtime) as estimator:
+            for _, flip, every, people_counts in variants:
+                estimator.flip = flip
+                estimator.warm_up(max(people_counts))  # no first-call or background costs in the timing
+                for people in people_counts:
+                    scene = scenes[people]
+                    runner = our_runner(estimator, detector, scene, every, options.background_lag)
+                    timing = time_scene(runner, scene, options.repeats, WARMUP_FRAMES)
+                    rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
+                    report(_describe(rows[-1]))
     others = {"mediapipe_pose": mediapipe_runner, "yolo11n_pose": yolo_pose_runner} if options.others else {}
     for system, build in others.items():  # loaded only now: nothing of theirs runs beside ours
         make = build()

@@ -42,6 +42,8 @@ class PoseSystem:
         predict: see ``top_down``; images are BGR uint8 ``(H, W, 3)``.
         warm_up: called untimed with the most people any image holds, before a top-down system is timed
             (ours: builds the runtime's sessions for every batch size); None: nothing to prepare.
+        close: frees the system's threads and sessions once no row needs it (idempotent: ours shares one
+            estimator between flip on and off); the default frees nothing.
     """
 
     name: str
@@ -49,6 +51,7 @@ class PoseSystem:
     top_down: bool
     predict: Callable
     warm_up: Callable[[int], None] | None = None
+    close: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ def ours_systems(
         for flip in (True, False):
             predict, warm_up = _with_flip(estimator, flip)
             systems.append(PoseSystem(f"ours {name}", f"flip {'on' if flip else 'off'}, {size}, "
-                                                      f"{estimator.runtime}", True, predict, warm_up))
+                                                      f"{estimator.runtime}", True, predict, warm_up,
+                                      estimator.close))
     return systems
 
 
@@ -130,7 +134,7 @@ def mediapipe_system() -> PoseSystem | Unavailable:
         return None if found is None else np.array([(p.x, p.y, p.visibility) for p in found.landmark])
 
     return PoseSystem("mediapipe_pose", f"BlazePose full, {MEDIAPIPE_CROP} px square crop", True,
-                      per_box(landmarks, blazepose_keypoints, MEDIAPIPE_CROP))
+                      per_box(landmarks, blazepose_keypoints, MEDIAPIPE_CROP), close=pose.close)
 
 
 def blazepose_keypoints(landmarks: np.ndarray | None, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +190,7 @@ def per_box(
     """A top-down ``predict(image, boxes) -> PoseResult`` that runs a single-person ``model`` once per box on
     the ``(size, size, 3)`` BGR square crop :func:`square_window` gives; ``decode(output, window)`` maps its
     output to keypoints ``(17, 2)`` image pixels and scores ``(17,)``."""
-    from pose.estimator import PoseResult
+    from pose.base import PoseResult
 
     def predict(image: np.ndarray, boxes: np.ndarray) -> PoseResult:
         keypoints, scores = [], []

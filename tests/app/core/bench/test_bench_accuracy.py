@@ -4,6 +4,7 @@ poses are known, and once with the real YOLO11n-pose of the pinned wheel (issue 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,7 @@ from support import REPO_ROOT
 
 from app.core.bench.accuracy import GT_BOXES, OWN_BOXES, format_row, load_set, score_all, score_system
 from app.core.bench.systems import PoseSystem, Unavailable, yolo_pose_system
-from pose.estimator import PoseResult
+from pose.base import PoseResult
 from pose.evaluation import AnnotationError, gt_person_boxes
 from pose.train.distill.teacher import PeoplePrediction
 
@@ -109,3 +110,21 @@ def test_yolo11n_pose_is_scored_with_its_real_weights(dataset: dict) -> None:
     assert isinstance(system, PoseSystem) and not system.top_down
     row = score_system(system, dataset, TINY)
     assert row.ap > 0.3 and row.images == 3  # random weights would find nobody
+
+
+def test_run_accuracy_closes_every_system_even_when_scoring_fails(monkeypatch, dataset: dict) -> None:
+    from app.core.bench import suite, systems
+
+    closed: list[str] = []
+
+    def failing(image: np.ndarray, boxes: np.ndarray) -> PoseResult:
+        raise OSError("the model file vanished")
+
+    built = [replace(_oracle(dataset), name="first", close=lambda: closed.append("first")),
+             replace(_oracle(dataset), name="second", predict=failing, close=lambda: closed.append("second")),
+             Unavailable("missing", "not installed")]
+    monkeypatch.setattr(systems, "ours_systems", lambda models, weights, runtime: list(built))
+    options = suite.BenchOptions(others=False, accuracy=(str(ANN), str(TINY)))
+    with pytest.raises(OSError, match="vanished"):
+        suite.run_accuracy(options, report=lambda line: None)
+    assert sorted(closed) == ["first", "second"]

@@ -120,6 +120,10 @@ def test_ours_runs_each_model_with_weights_flip_on_and_off(tmp_path) -> None:
     assert settings == ["flip on, 256x192, torch", "flip off, 256x192, torch"]
     assert "--weights edite_hrnet_l=FILE" in systems[2].reason
     assert all(system.top_down and system.warm_up is not None for system in systems[:2])
+    systems[0].close()  # flip on and off share one estimator: closing either closes it
+    systems[1].close()
+    with pytest.raises(RuntimeError, match="TopDownEstimator is closed"):
+        systems[1].predict(np.zeros((64, 48, 3), np.uint8), np.array([[0.0, 0.0, 48.0, 64.0]]))
 
 
 @pytest.mark.parametrize("box", [[0.0, 0.0, 0.0, 0.0], [5.0, 5.0, 5.0, 30.0]])
