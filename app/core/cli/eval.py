@@ -71,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as error:  # unknown model, bad weights, no GPU
         return _fail(error)
     try:
-        report = evaluate(estimator, args.ann, args.images, boxes=args.boxes, progress=args.progress,
-                          metric=args.metric)
+        with estimator:
+            report = evaluate(estimator, args.ann, args.images, boxes=args.boxes, progress=args.progress,
+                              metric=args.metric)
     except (FileNotFoundError, AnnotationError) as error:
         return _fail(error)
     if args.out:

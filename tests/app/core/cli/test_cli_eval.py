@@ -147,3 +147,20 @@ def test_a_set_with_no_labelled_person_says_so_instead_of_ap_zero(tmp_path, caps
     assert code != 0 and out == ""
     expected = f"edite-pose eval: no persons to score: no person in '{ann}' has a labelled keypoint"
     assert err.strip() == expected
+
+
+@pytest.mark.usefixtures("oracle_models")
+def test_eval_closes_the_estimator_it_built(capsys, monkeypatch):
+    import pose.estimator
+
+    built = []
+
+    class Recorded(pose.estimator.TopDownEstimator):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(pose.estimator, "TopDownEstimator", Recorded)
+    code, _, err = _eval(capsys, "--model", "oracle")
+    assert code == 0, err
+    assert len(built) == 1 and built[0].closed
