@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core.sources import FrameSource, SourceError
-from app.core.tracking.similarity import iou_matrix
 from app.core.types import Frame, SourceInfo
 from pose.base import PoseResult
+from pose.geometry import iou_matrix
 from pose.models.spec import ModelSpec
 
 # A standing person in box coordinates (x, y in [0, 1] of the box width and height), COCO order.

@@ -14,7 +14,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from app.core.config import TrackerConfig
-from app.core.tracking.similarity import box_areas, iou_matrix, oks_matrix
+from app.core.tracking.similarity import people_oks
+from pose.geometry import iou_matrix
 from pose.skeleton import COCO, Skeleton
 
 VELOCITY_BLEND = 0.5
@@ -143,8 +144,8 @@ class Tracker:
         predicted_keypoints = np.stack([points for _, points in predicted])
         track_scores = np.stack([track.scores for track in self._tracks])
         config = self.config
-        oks = oks_matrix(
-            predicted_keypoints, track_scores, keypoints, scores, box_areas(predicted_boxes),
+        oks = people_oks(
+            predicted_keypoints, track_scores, predicted_boxes, keypoints, scores,
             self.skeleton.oks_sigmas, min_score=config.min_keypoint_score,
         )
         similarity = config.iou_weight * iou_matrix(predicted_boxes, boxes) + (1 - config.iou_weight) * oks
