@@ -5,7 +5,6 @@ frame to `Detections` (xyxy, scores). ultralytics is imported only when a YOLO d
 """
 
 from detectors.base import Detections, DetectorUnavailableError, PersonDetector
-from detectors.boxes import boxes_from_keypoints, iou_matrix, nms
 from detectors.factory import DETECTOR_NAMES, create_detector
 
 __all__ = [
@@ -13,8 +12,5 @@ __all__ = [
     "Detections",
     "DetectorUnavailableError",
     "PersonDetector",
-    "boxes_from_keypoints",
     "create_detector",
-    "iou_matrix",
-    "nms",
 ]

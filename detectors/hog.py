@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from detectors.base import Detections, check_bgr_image
-from detectors.boxes import intersection_over_smaller, nms
+from pose.geometry import greedy_suppression, intersection_over_smaller
 
 WINDOW_WH = (64, 128)
 """Size of the HOG detection window (width, height) in pixels."""
@@ -112,5 +112,6 @@ class HogDetector:
             return Detections.empty()
         windows = np.concatenate([level_windows for level_windows, _ in hits])
         margins = np.concatenate([level_margins for _, level_margins in hits])
-        keep = nms(windows, margins, self.config.nms_overlap, overlap=intersection_over_smaller)
+        overlap = intersection_over_smaller(windows, windows)
+        keep = greedy_suppression(overlap, margins, self.config.nms_overlap)
         return Detections(person_boxes(windows[keep]), 1 / (1 + np.exp(-margins[keep])))

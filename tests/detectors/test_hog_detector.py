@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from support import REPO_ROOT
 
-from detectors import create_detector, iou_matrix
+from detectors import create_detector
 from detectors.hog import HogConfig, HogDetector, pyramid_scales
+from pose.geometry import iou_matrix
 
 
 @pytest.fixture(scope="module")
