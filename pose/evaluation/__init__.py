@@ -11,7 +11,7 @@ from pose.evaluation.annotations import (
     load_coco_annotations,
 )
 from pose.evaluation.coco_metric import COCO_STATS, coco_keypoint_stats
-from pose.evaluation.nms import oks, oks_nms, rescore
+from pose.evaluation.nms import oks_nms, rescore
 from pose.evaluation.pckh import pckh
 from pose.evaluation.runner import (
     EvalReport,
@@ -35,7 +35,6 @@ __all__ = [
     "evaluate",
     "gt_person_boxes",
     "load_coco_annotations",
-    "oks",
     "oks_nms",
     "pckh",
     "pckh_results",

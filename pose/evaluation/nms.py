@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pose.geometry import greedy_suppression, oks_matrix
+
 VIS_THRESHOLD = 0.2
 OKS_THRESHOLD = 0.9
 
@@ -29,28 +31,6 @@ def rescore(
     return np.asarray(box_scores, dtype=np.float64) * mean
 
 
-def oks(
-    keypoints: np.ndarray, others: np.ndarray, area: float, other_areas: np.ndarray, sigmas: np.ndarray
-) -> np.ndarray:
-    """Object keypoint similarity of one pose with others, over all keypoints (mmpose ``oks_iou``).
-
-    ``OKS = mean_k exp(-d_k^2 / (2 * ((a + a') / 2) * (2 sigma_k)^2))``.
-
-    Args:
-        keypoints: ``(K, 2)`` image pixels.
-        others: ``(M, K, 2)`` image pixels.
-        area, other_areas: instance areas in square pixels, a scalar and ``(M,)``.
-        sigmas: ``(K,)`` COCO OKS sigmas.
-
-    Returns:
-        ``(M,)`` float64 similarities in [0, 1].
-    """
-    variances = (2 * np.asarray(sigmas, dtype=np.float64)) ** 2
-    squared = ((np.asarray(others, dtype=np.float64) - keypoints) ** 2).sum(axis=-1)
-    scale = (area + np.asarray(other_areas, dtype=np.float64)) / 2 + np.spacing(1)
-    return np.exp(-squared / variances / scale[:, None] / 2).mean(axis=1)
-
-
 def oks_nms(
     keypoints: np.ndarray,
     scores: np.ndarray,
@@ -59,6 +39,8 @@ def oks_nms(
     threshold: float = OKS_THRESHOLD,
 ) -> np.ndarray:
     """Greedy NMS: keep the best pose, drop every other with OKS above ``threshold`` to it, repeat.
+
+    OKS over all keypoints, each pair scaled by its mean area (mmpose ``oks_iou``).
 
     Args:
         keypoints: ``(N, K, 2)`` poses of one image, image pixels.
@@ -69,11 +51,6 @@ def oks_nms(
     Returns:
         Indices of the kept poses, best first, int64.
     """
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    keep = []
-    while len(order):
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        overlap = oks(keypoints[best], keypoints[rest], areas[best], areas[rest], sigmas)
-        order = rest[overlap <= threshold]
-    return np.array(keep, dtype=np.int64)
+    areas = np.asarray(areas, np.float64)
+    pair_areas = (areas[:, None] + areas[None, :]) / 2 + np.spacing(1)
+    return greedy_suppression(oks_matrix(keypoints, keypoints, pair_areas, sigmas), scores, threshold)

@@ -20,7 +20,6 @@ from pose.evaluation import (
     evaluate,
     gt_person_boxes,
     load_coco_annotations,
-    oks,
     oks_nms,
     pckh,
     rescore,
@@ -79,20 +78,23 @@ def test_rescore_averages_confident_keypoints_times_box_score():
     np.testing.assert_allclose(rescore(np.array([0.5, 0.9]), keypoint_scores), [0.5 * 0.4, 0.0])
 
 
-def test_oks_of_identical_poses_is_one_and_falls_with_distance():
-    pose = np.random.default_rng(0).uniform(0, 100, (17, 2))
-    shifted = pose + np.array([3.0, 4.0])  # 5 px away
-    values = oks(pose, np.stack([pose, shifted]), 1e4, np.array([1e4, 1e4]), SIGMAS)
-    expected = np.exp(-25.0 / (2 * SIGMAS) ** 2 / 1e4 / 2).mean()
-    np.testing.assert_allclose(values, [1.0, expected])
-
-
 def test_oks_nms_drops_near_duplicates_and_keeps_the_best_first():
     rng = np.random.default_rng(1)
     first, second = rng.uniform(0, 200, (2, 17, 2))
     poses = np.stack([first, first + 0.5, second, first + 40.0])
     keep = oks_nms(poses, np.array([0.7, 0.9, 0.8, 0.6]), np.full(4, 1e4), SIGMAS)
     np.testing.assert_array_equal(keep, [1, 2, 3])
+
+
+def test_oks_nms_scales_each_pair_by_its_mean_area():
+    pose = np.random.default_rng(2).uniform(0, 200, (17, 2))
+    poses = np.stack([pose, pose + 2.0])
+    areas = np.array([100.0, 1e4])
+    terms = np.exp(-8.0 / (2 * (2 * SIGMAS) ** 2 * areas[:, None]))  # 2.8 px apart, scaled by either area
+    mean_area = np.exp(-8.0 / (2 * (2 * SIGMAS) ** 2 * areas.mean())).mean()
+    assert terms[0].mean() < 0.9 < mean_area < terms[1].mean()  # only the mean area makes them duplicates
+    np.testing.assert_array_equal(oks_nms(poses, np.array([0.9, 0.8]), areas, SIGMAS), [0])
+    np.testing.assert_array_equal(oks_nms(poses, np.array([0.8, 0.9]), areas, SIGMAS), [1])
 
 
 def test_ground_truth_boxes_are_cleaned_as_mmpose():
