@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pose.train.distill.proposals import box_iou_ios
+from pose.geometry import iou_matrix
 
 CORRECT_OKS = 0.5
 """A predicted keypoint is right when its own OKS term ``exp(-d^2 / (2 s^2 (2 sigma)^2))`` reaches this."""
@@ -46,14 +46,8 @@ def match_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, min_iou: fl
         human_boxes: ``(M, 4)`` and teacher_boxes: ``(N, 4)``, ``(x1, y1, x2, y2)`` pixels.
         min_iou: pairs overlapping less are never made.
     """
-    candidates = sorted(
-        (
-            (box_iou_ios(human, teacher)[0], h, t)
-            for h, human in enumerate(human_boxes)
-            for t, teacher in enumerate(teacher_boxes)
-        ),
-        reverse=True,
-    )
+    overlaps = iou_matrix(human_boxes, teacher_boxes)
+    candidates = sorted(((overlaps[h, t], h, t) for h, t in np.ndindex(overlaps.shape)), reverse=True)
     pairs, used_h, used_t = [], set(), set()
     for iou, h, t in candidates:
         if iou < min_iou:
@@ -98,20 +92,6 @@ def teacher_keypoints(
     """``(K, 3)`` float32 ``(x, y, v)`` of a teacher-only person: trusted keypoints ``v = 2``, others 0."""
     empty = np.zeros((len(teacher_xy), 3), np.float32)
     return fill_keypoints(empty, teacher_xy, teacher_scores, threshold, width, height)
-
-
-def keypoint_oks(
-    predicted: np.ndarray, truth: np.ndarray, areas: np.ndarray, sigmas: Sequence[float]
-) -> np.ndarray:
-    """``(P, K)`` per-keypoint OKS terms of predictions against ground truth (COCO's formula, one term each).
-
-    Args:
-        predicted: ``(P, K, 2)`` pixels. truth: ``(P, K, 2)`` pixels.
-        areas: ``(P,)`` ground-truth areas (pixels^2). sigmas: ``(K,)`` COCO per-keypoint sigmas.
-    """
-    variance = (2.0 * np.asarray(sigmas, np.float64)) ** 2
-    squared = ((np.asarray(predicted, np.float64) - truth) ** 2).sum(axis=-1)
-    return np.exp(-squared / (2.0 * np.asarray(areas, np.float64)[:, None] * variance[None] + np.spacing(1)))
 
 
 @dataclass(frozen=True)

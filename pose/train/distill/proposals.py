@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pose.geometry import greedy_suppression, intersection_over_smaller, iou_matrix
 from pose.train.distill.mapping import BLAZEPOSE_TO_COCO, DEFAULT_MIN_VISIBILITY, blazepose_to_coco
 from pose.train.distill.teacher import Teacher
 
@@ -217,23 +218,13 @@ def _make_label(
     return PersonLabel(keypoints, box, mask, (int(mx1 + ox), int(my1 + oy)), score)
 
 
-def box_iou_ios(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """IoU and intersection over the smaller box of two ``(x, y, w, h)`` boxes."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area_a, area_b = a[2] * a[3], b[2] * b[3]
-    union = area_a + area_b - inter
-    return (inter / union if union > 0 else 0.0), (
-        inter / min(area_a, area_b) if min(area_a, area_b) > 0 else 0.0
-    )
-
-
 def deduplicate(labels: list[PersonLabel], max_iou: float, max_ios: float) -> list[PersonLabel]:
-    """Greedy: most labelled keypoints first (then score); drop a label overlapping a kept one."""
-    kept: list[PersonLabel] = []
-    for label in sorted(labels, key=lambda item: (item.num_keypoints, item.score), reverse=True):
-        overlaps = (box_iou_ios(label.box, other.box) for other in kept)
-        if all(iou <= max_iou and ios <= max_ios for iou, ios in overlaps):
-            kept.append(label)
-    return kept
+    """Greedy: most labelled keypoints first (then score); drop a label overlapping a kept one by more than
+    ``max_iou`` IoU or ``max_ios`` intersection over the smaller box."""
+    ranked = sorted(labels, key=lambda item: (item.num_keypoints, item.score), reverse=True)
+    boxes = np.array([label.box for label in ranked], np.float64).reshape(-1, 4)
+    boxes[:, 2:] += boxes[:, :2]  # (x, y, w, h) -> (x1, y1, x2, y2)
+    duplicate = (iou_matrix(boxes, boxes) > max_iou) | (intersection_over_smaller(boxes, boxes) > max_ios)
+    # ``ranked`` is best first: descending ranks as scores keep that order
+    keep = greedy_suppression(duplicate, -np.arange(len(ranked)), threshold=0.5)
+    return [ranked[index] for index in keep]

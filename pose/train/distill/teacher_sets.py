@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from pose.evaluation import gt_person_boxes, load_coco_annotations
+from pose.geometry import keypoint_similarity
 from pose.skeleton import COCO
 from pose.train.distill.coco import CocoWriter
 from pose.train.distill.labelled import (
@@ -33,7 +34,6 @@ from pose.train.distill.labelled import (
     choose_threshold,
     duplicate_groups,
     fill_keypoints,
-    keypoint_oks,
     match_people,
     split_validation,
     teacher_keypoints,
@@ -84,8 +84,8 @@ def calibrate(
             annotation = annotations[int(image.annotation_ids[h])]
             truth = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
             labelled = truth[:, 2] > 0
-            terms = keypoint_oks(prediction.keypoints[t][None], truth[None, :, :2],
-                                 np.array([annotation["area"]]), COCO.oks_sigmas)[0]
+            terms = keypoint_similarity(prediction.keypoints[t], truth[:, :2], annotation["area"],
+                                        COCO.oks_sigmas)
             scores.extend(prediction.keypoint_scores[t][labelled])
             correct.extend(terms[labelled] >= CORRECT_OKS)
     return choose_threshold(np.array(scores), np.array(correct), min_precision)

@@ -8,7 +8,6 @@ from pose.train.distill.mapping import BLAZEPOSE_TO_COCO
 from pose.train.distill.proposals import (
     LabelConfig,
     PersonLabel,
-    box_iou_ios,
     deduplicate,
     detector_windows,
     label_frame,
@@ -92,9 +91,11 @@ def test_deduplicate_keeps_the_label_with_most_keypoints():
     assert deduplicate([partial, full, other], max_iou=0.5, max_ios=0.8) == [full, other]
 
 
-def test_box_iou_and_intersection_over_smaller():
-    iou, ios = box_iou_ios(np.array([0, 0, 10, 10]), np.array([5, 0, 10, 10]))
-    assert iou == pytest.approx(50 / 150) and ios == pytest.approx(0.5)
+def test_deduplicate_breaks_keypoint_ties_by_score_and_keeps_people_apart():
+    weak, strong = make_label((10, 10, 50, 100), 12, 0.6), make_label((12, 10, 50, 100), 12, 0.8)
+    beside = make_label((60, 10, 50, 100), 12, 0.7)  # touches neither: kept, ranked between them
+    assert deduplicate([weak, beside, strong], max_iou=0.5, max_ios=0.8) == [strong, beside]
+    assert deduplicate([], max_iou=0.5, max_ios=0.8) == []
 
 
 def test_mapping_uses_the_eye_centres():

@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pose.skeleton import COCO
 from pose.train.distill.labelled import (
     FillConfig,
     choose_threshold,
     duplicate_groups,
     fill_keypoints,
-    keypoint_oks,
     match_people,
     split_validation,
 )
@@ -32,6 +30,12 @@ def test_people_are_matched_greedily_by_overlap_each_once():
     assert match_people(human, teacher[2:], 0.5) == []
 
 
+def test_people_side_by_side_far_from_the_origin_are_not_matched():
+    """Boxes are (x1, y1, x2, y2): read as (x, y, w, h), these two 10 px wide people would overlap by 94 %."""
+    human, teacher = np.array([[1000, 0, 1010, 100.0]]), np.array([[1020, 0, 1030, 100.0]])
+    assert match_people(human, teacher, 0.5) == []
+
+
 def test_human_labels_win_and_the_teacher_fills_only_confident_keypoints_inside_the_image():
     human = np.zeros((4, 3), np.float32)
     human[0] = (5, 5, 2)
@@ -41,15 +45,6 @@ def test_human_labels_win_and_the_teacher_fills_only_confident_keypoints_inside_
     np.testing.assert_array_equal(merged[0], (5, 5, 2))  # human label kept, though the teacher disagrees
     np.testing.assert_array_equal(merged[1], (6, 6, 2))  # filled
     assert merged[2, 2] == 0 and merged[3, 2] == 0  # not confident; outside the image
-
-
-def test_keypoint_oks_is_one_on_the_truth_and_falls_with_distance():
-    truth = np.zeros((1, 17, 2))
-    near, far = truth + 1.0, truth + 10.0
-    areas = np.array([100.0 * 100.0])
-    assert np.allclose(keypoint_oks(truth, truth, areas, COCO.oks_sigmas), 1.0)
-    assert np.all(keypoint_oks(far, truth, areas, COCO.oks_sigmas) < keypoint_oks(near, truth, areas,
-                                                                                   COCO.oks_sigmas))
 
 
 def test_the_threshold_is_the_lowest_score_that_reaches_the_precision():
