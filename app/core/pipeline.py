@@ -1,7 +1,7 @@
 """The per-frame pipeline: detect (every k frames) -> pose -> track -> smooth, with per-stage timings.
 
-``Pipeline(config).process(frame)`` turns one :class:`Frame` into a :class:`FrameResult`; ``Pipeline.run``
-drives a whole source into sinks (see :mod:`app.core.runner`). Between detector runs each person's box is
+``Pipeline(config).process(frame)`` turns one :class:`Frame` into a :class:`FrameResult`; a run session
+drives a whole source into outputs (see :mod:`app.core.session`). Between detector runs each person's box is
 derived from their previous keypoints; the detector runs again at once when a tracked person's mean keypoint
 score drops below ``DetectorConfig.redetect_score``, when a track is lost, or when nobody is being followed.
 A scheduled run while people are followed only looks for newcomers: it runs in the background and its new
@@ -25,14 +25,11 @@ from app.core.errors import ModelLoadError
 from app.core.tracking.similarity import suppress_duplicate_poses
 from app.core.tracking.smoother import KeypointSmoother
 from app.core.tracking.tracker import Tracker
-from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo
+from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo, SourceInfo
 from pose.base import Closeable, Estimator
 from pose.skeleton import Skeleton
 
 if TYPE_CHECKING:
-    from app.core.runner import RunSummary
-    from app.core.sinks.base import Sink
-    from app.core.sources.base import FrameSource
     from detectors.base import PersonDetector
     from pose.estimator import TopDownEstimator
 
@@ -233,20 +230,9 @@ class Pipeline(Closeable):
             detected=detected,
         )
 
-    def run(
-        self,
-        source: FrameSource,
-        sinks: tuple[Sink, ...] | list[Sink] = (),
-        **options: Any,
-    ) -> RunSummary:
-        """Process ``source`` into ``sinks``; see :func:`app.core.runner.run` for the options."""
-        from app.core.runner import run
-
-        return run(self, source, sinks, **options)
-
-    def run_info(self, source: FrameSource) -> RunInfo:
+    def run_info(self, source: SourceInfo) -> RunInfo:
         """What sinks are told at the start of a run of ``source``."""
-        return RunInfo(source=source.info, pipeline=self.describe(), settings=self.config.to_dict())
+        return RunInfo(source=source, pipeline=self.describe(), settings=self.config.to_dict())
 
     # -- steps -----------------------------------------------------------------------------------------
     def _detection_due(self) -> bool:
