@@ -7,7 +7,7 @@ numpy only, so the app and test fakes can name the contract without loading torc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -68,10 +68,12 @@ class Closeable:
         self.close()
 
 
+@runtime_checkable
 class Estimator(Protocol):
     """Turns (image, person boxes) into keypoints: what the app's pipeline calls.
 
-    :class:`pose.estimator.TopDownEstimator` is the implementation; tests pass fakes.
+    :class:`pose.estimator.TopDownEstimator` is the implementation; tests pass fakes, and check with
+    ``isinstance(fake, Estimator)`` that they have every member named here.
 
     Attributes:
         spec: the model's facts; the app reads ``spec.name`` and ``spec.skeleton`` (the keypoint set).

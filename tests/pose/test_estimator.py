@@ -7,7 +7,7 @@ import pytest
 import torch
 from fake_pose_models import CoordinateOracle, coordinate_image
 
-from pose.base import PoseResult
+from pose.base import Estimator, PoseResult
 from pose.estimator import TopDownEstimator
 from pose.models.spec import ModelSpec
 from pose.skeleton import COCO
@@ -112,6 +112,7 @@ def test_bad_inputs_are_named():
 
 def test_a_closed_estimator_refuses_to_run():
     with TopDownEstimator(_idle_oracle(), device="cpu") as estimator:
+        assert isinstance(estimator, Estimator)
         estimator(coordinate_image(*IMAGE_HW), BOXES[:1])
     assert estimator.closed
     estimator.close()  # idempotent

@@ -13,6 +13,7 @@ from app.core import pipeline as pipeline_module
 from app.core.config import DetectorConfig, PipelineConfig
 from app.core.errors import ModelLoadError
 from app.core.pipeline import Pipeline
+from pose.base import Estimator
 
 SCENE = Scene([ScriptedPerson(walking((150, 240), (30, 0))), ScriptedPerson(walking((450, 250), (-30, 0)))])
 CONFIG = PipelineConfig(detector=DetectorConfig(detect_every=3, background_lag=2))
@@ -55,6 +56,7 @@ def test_closing_stops_the_background_thread_and_closes_the_estimator_it_built(b
 
 def test_closing_leaves_an_injected_estimator_open() -> None:
     estimator = ScriptedEstimator(SCENE)
+    assert isinstance(estimator, Estimator)  # the fake has every member the pipeline may use
     with Pipeline(CONFIG, estimator=estimator, detector=ScriptedDetector(SCENE)) as pipeline:
         pipeline.process(SCENE.frame(0))
     assert not estimator.closed

@@ -12,7 +12,7 @@ from scripted_people import pose_in_box
 from app.core.bench.runners import our_runner, time_scene
 from app.core.bench.scenes import compose_scene
 from detectors.none import WholeFrameDetector
-from pose.base import PoseResult
+from pose.base import Estimator, PoseResult
 from pose.models.spec import ModelSpec
 
 
@@ -55,6 +55,7 @@ def test_each_pass_closes_its_runner_even_when_it_fails() -> None:
 
 def test_our_runner_closes_its_pipeline_but_not_the_shared_estimator() -> None:
     scene, estimator = compose_scene(2, 8), StandingInBoxes()
+    assert isinstance(estimator, Estimator)
     make = our_runner(estimator, WholeFrameDetector(), scene, detect_every=3, background_lag=1)
     before = set(threading.enumerate())
     runner = make()
