@@ -1,6 +1,7 @@
 """How a pose model's forward pass runs: ``(B, 3, H, W)`` float32 batch -> ``(B, K, H/4, W/4)`` heatmaps.
 
-:func:`build_forward` returns a callable on numpy arrays for one of these runtimes:
+:func:`build_forward` returns a :class:`Forward` on numpy arrays (call, ``prepare``, ``close``) for one of
+these runtimes:
 
 * ``"eager"``: the model as it is (the reference; training validation uses it, weights may change).
 * ``"torch"``: a rewritten copy for inference (:func:`pose.models.inference.prepare_for_inference`:
