@@ -15,6 +15,7 @@ import numpy as np
 
 from detectors.base import Detections, PersonDetector
 from pose.base import Closeable
+from pose.geometry import iou_matrix
 
 NEWCOMER_IOU = 0.3
 """A detected box overlapping a followed person's box at least this much (IoU) is that person."""
@@ -81,8 +82,6 @@ def add_newcomers(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``boxes`` (N, 4) and ``box_scores`` (N,) of the people followed, plus every detected box that
     overlaps none of them (IoU < :data:`NEWCOMER_IOU`), with its score."""
-    from detectors.boxes import iou_matrix
-
     detected = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
     scores = np.asarray(detections.scores, np.float32).reshape(-1)
     if len(boxes) and len(detected):

@@ -27,6 +27,7 @@ from app.core.tracking.smoother import KeypointSmoother
 from app.core.tracking.tracker import Tracker
 from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo, SourceInfo
 from pose.base import Closeable, Estimator
+from pose.geometry import boxes_from_keypoints
 from pose.skeleton import Skeleton
 
 if TYPE_CHECKING:
@@ -258,8 +259,6 @@ class Pipeline(Closeable):
 
     def _boxes_around(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """``(N, 4)`` padded boxes around each person's confident keypoints; NaN rows where too few."""
-        from detectors.boxes import boxes_from_keypoints
-
         boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
                                      self.config.detector.keypoint_box_padding)
         return np.asarray(boxes, np.float32).reshape(-1, 4)

@@ -45,7 +45,8 @@ class RunSession:
     """Source, pipeline, renderer and outputs of a run, opened and closed together.
 
     Args:
-        pipeline: the pipeline to run; None builds one at the first :meth:`configure`.
+        pipeline: the pipeline to run (its owner closes it); None builds one at the first :meth:`configure`,
+            which :meth:`close` closes.
         source_factory: turns a spec given to :meth:`open` into a source; tests pass fakes.
         overlay: draw the overlay on every frame (a preview shows it); False draws it only for outputs that
             need it (the recording).
@@ -64,6 +65,7 @@ class RunSession:
         overlay: bool = True,
     ) -> None:
         self.pipeline = pipeline
+        self._owns_pipeline = pipeline is None
         self.source: FrameSource | None = None
         self.next_index = 0
         self._source_factory = source_factory
@@ -240,11 +242,16 @@ class RunSession:
     # -- the end -----------------------------------------------------------------------------------------
     def close(self, outcome: RunOutcome | None = None) -> RunSummary:
         """End the session once: stop the outputs (told ``outcome``, see :meth:`stop_outputs`), close the
-        source, and return the summary; later calls return the same summary and do nothing."""
+        source and the pipeline it built, and return the summary; later calls return the same summary and do
+        nothing."""
         if self._summary is None:
             summary = self._stats.summary(stopped_early=self.source is not None and not self._exhausted)
             self._summary = summary
-            self._close_source(outcome)
+            try:
+                self._close_source(outcome)
+            finally:
+                if self._owns_pipeline and self.pipeline is not None:
+                    self.pipeline.close()
             self._summary = replace(summary, outputs=tuple(self._written))
         return self._summary
 

@@ -127,8 +127,7 @@ def _execute(args: argparse.Namespace, stop: SignalStop) -> RunSummary:
         import torch
 
         torch.set_num_threads(args.threads)
-    with open_source(args.source, fps=args.fps) as source:  # closed here too if the model cannot load
-        pipeline = Pipeline(config_from_args(args))
+    with open_source(args.source, fps=args.fps) as source, Pipeline(config_from_args(args)) as pipeline:
         _print_setup(pipeline, source.info)
         session = RunSession(pipeline, overlay=args.show)
         session.open(source, outputs)

@@ -160,3 +160,19 @@ def test_a_settings_change_rebuilds_only_what_it_touches():
     assert pipeline.estimator is estimator and info.detector == "hog"
     info = session.configure(replace(config, model=replace(config.model, name="lite_hrnet_18")))
     assert pipeline.estimator is not estimator and info.model == "lite_hrnet_18"
+
+
+def test_closing_closes_the_pipeline_it_built_but_not_one_it_was_given(scene):
+    config = PipelineConfig(model=ModelConfig(name="edite_hrnet_tiny", device="cpu", flip=False),
+                            detector=DetectorConfig(name="none"))
+    built = RunSession()
+    built.configure(config)
+    built.open(SceneSource(scene, 2))
+    built.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        built.pipeline.process(SceneSource(scene, 1).open().read())
+
+    given = _session(scene)
+    given.open(SceneSource(scene, 2))
+    given.close()
+    assert given.pipeline.process(SceneSource(scene, 1).open().read()).num_people == 1
