@@ -1,5 +1,6 @@
-"""What every pose estimator returns and promises: :class:`PoseResult` and the :class:`Estimator` protocol,
-plus :class:`Closeable`, the ``close()`` / ``with`` behaviour of everything that owns threads or sessions.
+"""What every pose estimator returns and promises: :class:`PoseResult`, the :class:`Estimator` protocol and
+its :class:`RuntimeInfo`, plus :class:`Closeable`, the ``close()`` / ``with`` behaviour of everything that
+owns threads or sessions.
 
 numpy only, so the app and test fakes can name the contract without loading torch.
 """
@@ -34,6 +35,22 @@ class PoseResult:
 
     def __len__(self) -> int:
         return len(self.scores)
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """How an estimator's model runs now, for display.
+
+    Attributes:
+        name: the runtime (:data:`pose.runtime.RUNTIMES`, ``"auto"`` resolved), e.g. ``"openvino-bf16"``.
+        ms_per_crop: milliseconds per crop measured when it was chosen on this machine; None when the
+            runtime was forced or is a first guess.
+        tuning: True while the runtimes are being timed in the background (``name`` is the first guess).
+    """
+
+    name: str
+    ms_per_crop: float | None = None
+    tuning: bool = False
 
 
 class Closeable:
@@ -80,6 +97,7 @@ class Estimator(Protocol):
         device: where it runs, as torch names it: ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
         flip: average with the mirrored crops; the app switches it between frames.
         half: float16 inference.
+        runtime: how the model runs now (it may change once, when background trials end).
     """
 
     flip: bool
@@ -92,6 +110,9 @@ class Estimator(Protocol):
 
     @property
     def half(self) -> bool: ...
+
+    @property
+    def runtime(self) -> RuntimeInfo: ...
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray) -> PoseResult:
         """``image``: ``(H, W, 3)`` BGR uint8; ``boxes``: ``(N, 4)`` float xyxy image pixels, possibly

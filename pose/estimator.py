@@ -7,16 +7,17 @@ report is what users get. It is the only place where flip-averaging happens.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
-from pose.base import Closeable, PoseResult
+from pose.base import Closeable, PoseResult, RuntimeInfo
 from pose.codecs import average_with_flipped, decode_heatmaps
 from pose.models.spec import ModelSpec
-from pose.runtime import build_forward, select_runtime
+from pose.runtime import Forward, build_forward, resolve_runtime, select_runtime
 from pose.transforms import (
     PADDING,
     box_to_center_size,
@@ -26,7 +27,17 @@ from pose.transforms import (
     warp_crops,
 )
 
+if TYPE_CHECKING:
+    from pose.runtime_tuning import BackgroundTuning
+
 logger = logging.getLogger(__name__)
+
+
+def _tuned(model: nn.Module) -> bool:
+    """Whether the runtime trials for ``model`` already ran on this machine (their choice is cached)."""
+    from pose.runtime_autotune import cached_choice
+
+    return cached_choice(model) is not None
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -61,6 +72,10 @@ class TopDownEstimator(Closeable):
             itself, so later weight changes (training) are seen; ``"torch"`` and ``"onnx"`` run an
             inference-optimised copy taken now; ``"openvino"`` / ``"openvino-bf16"`` run it with OpenVINO;
             ``"auto"`` picks the fastest accurate one on this machine (timed once, then cached).
+        tune_in_background: with ``"auto"`` on the CPU and no choice cached for this machine yet, start at
+            once with a first guess and time the runtimes on a background thread
+            (:class:`pose.runtime_tuning.BackgroundTuning`); the winner takes over between two calls. An
+            app that must not wait a minute on its first start sets it; benchmarks do not.
     """
 
     def __init__(
@@ -70,6 +85,7 @@ class TopDownEstimator(Closeable):
         flip: bool = True,
         half: bool | None = None,
         runtime: str = "eager",
+        tune_in_background: bool = False,
     ) -> None:
         spec = getattr(model, "spec", None)
         if not isinstance(spec, ModelSpec):
@@ -80,8 +96,15 @@ class TopDownEstimator(Closeable):
             raise ValueError("half precision needs a CUDA device; use half=False on CPU")
         self._dtype = torch.float16 if self._half else torch.float32
         model = model.to(self._device, self._dtype).eval()
-        self._runtime = select_runtime(model, runtime, self._device)
-        self._forward_fn = build_forward(model, self._runtime, self._device, self._dtype)
+        self._tuning: BackgroundTuning | None = None
+        if tune_in_background and runtime == "auto" and self._device.type == "cpu" and not _tuned(model):
+            from pose.runtime_tuning import BackgroundTuning
+
+            self._runtime = RuntimeInfo(resolve_runtime("auto", self._device), tuning=True)
+            self._tuning = BackgroundTuning(model, self._build_forward)
+        else:
+            self._runtime = select_runtime(model, runtime, self._device)
+        self._forward_fn = self._build_forward(model, self._runtime.name)
         self._spec = spec
         self._flip_permutation = spec.skeleton.flip_permutation()
         self.flip = flip
@@ -102,8 +125,8 @@ class TopDownEstimator(Closeable):
         return self._half
 
     @property
-    def runtime(self) -> str:
-        """The runtime in use, one of :data:`pose.runtime.RUNTIMES` but ``"auto"`` (resolved)."""
+    def runtime(self) -> RuntimeInfo:
+        """The runtime in use (one of :data:`pose.runtime.RUNTIMES` but ``"auto"``) and its ms per crop."""
         return self._runtime
 
     def warm_up(self, max_people: int) -> None:
@@ -128,6 +151,7 @@ class TopDownEstimator(Closeable):
             :class:`PoseResult` with ``(N, K, 2)`` keypoints and ``(N, K)`` scores, in box order.
         """
         self._ensure_open()
+        self._adopt_tuned_runtime()
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected a (H, W, 3) uint8 BGR image, got {image.shape} {image.dtype}")
         boxes = np.asarray(boxes, dtype=np.float64)
@@ -151,7 +175,28 @@ class TopDownEstimator(Closeable):
         keypoints = heatmap_to_image(coords, centers, sizes, self._spec.heatmap_size)
         return PoseResult(keypoints.astype(np.float32), scores)
 
+    def _build_forward(self, model: nn.Module, runtime: str) -> Forward:
+        return build_forward(model, runtime, self._device, self._dtype)
+
+    def _adopt_tuned_runtime(self) -> None:
+        """Swap in the runtime the background trials chose, once they are done (or give up on them)."""
+        if self._tuning is None or self._tuning.running:
+            return
+        tuned, tuning, self._tuning = self._tuning.take(), self._tuning, None
+        tuning.close()
+        if tuned is None:  # the trials failed (logged): keep the first guess
+            self._runtime = RuntimeInfo(self._runtime.name)
+            return
+        choice, forward = tuned
+        self._forward_fn, previous = forward, self._forward_fn
+        previous.close()
+        self._runtime = RuntimeInfo(choice.runtime, choice.ms_per_crop)
+        logger.info("pose runtime: %s, %.1f ms per crop on this CPU (timed in the background)",
+                    choice.runtime, choice.ms_per_crop)
+
     def _close(self) -> None:
+        if self._tuning is not None:
+            self._tuning.close()
         self._forward_fn.close()
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:

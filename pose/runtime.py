@@ -13,7 +13,8 @@ these runtimes:
 * ``"openvino"`` / ``"openvino-bf16"``: the same export run by OpenVINO in float32 / bfloat16, with the same
   crop workers (:mod:`pose.runtime_openvino`; optional extra ``openvino``).
 * ``"auto"``: on the CPU, the fastest of the available runtimes on this machine, timed once and cached
-  (:func:`select_runtime`, :mod:`pose.runtime_autotune`); on a GPU, ``"torch"``.
+  (:func:`select_runtime`, :mod:`pose.runtime_autotune`; an app can have the trials run in the background:
+  :mod:`pose.runtime_tuning`); on a GPU, ``"torch"``.
 
 Measured by ``python main.py bench`` (model-only section); numbers in README "Performance".
 """
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pose.base import Closeable
+from pose.base import Closeable, RuntimeInfo
 from pose.models.dynamic_conv import KernelAggregation
 from pose.models.fold import EXPORT_GRAPH_VERSION, prepare_for_export
 from pose.models.inference import StackedKernelAggregation, prepare_for_inference
@@ -91,15 +92,17 @@ def resolve_runtime(runtime: str, device: torch.device) -> str:
     return runtime
 
 
-def select_runtime(model: nn.Module, runtime: str, device: torch.device) -> str:
+def select_runtime(model: nn.Module, runtime: str, device: torch.device) -> RuntimeInfo:
     """``runtime`` checked, with ``"auto"`` on the CPU replaced by the fastest accurate runtime for ``model``
-    on this machine (timed on first use, then read from the cache: :func:`pose.runtime_autotune.autotune`)."""
+    on this machine (timed on first use, then read from the cache: :func:`pose.runtime_autotune.autotune`),
+    with its milliseconds per crop; forced runtimes have none."""
     resolved = resolve_runtime(runtime, device)
     if runtime != "auto" or device.type != "cpu":
-        return resolved
+        return RuntimeInfo(resolved)
     from pose.runtime_autotune import autotune
 
-    return autotune(model).runtime
+    choice = autotune(model)
+    return RuntimeInfo(choice.runtime, choice.ms_per_crop)
 
 
 def build_forward(model: nn.Module, runtime: str, device: torch.device, dtype: torch.dtype) -> Forward:

@@ -266,6 +266,11 @@ def time_runtime(model: nn.Module, runtime: str, repeats: int = REPEATS) -> Tria
     return run_trial(model, runtime, crops, _reference_heatmaps(model, crops), _cpu_float32, repeats=repeats)
 
 
+def cached_choice(model: nn.Module, cache: Path | None = None) -> Choice | None:
+    """The choice :func:`autotune` made earlier for ``model`` on this machine, or None (no trial is run)."""
+    return read_choice((cache or cache_dir()) / CACHE_NAME, key_digest(machine_key(model)))
+
+
 def autotune(
     model: nn.Module,
     cache: Path | None = None,

@@ -14,7 +14,7 @@ import numpy as np
 
 from app.core.sources import FrameSource, SourceError
 from app.core.types import Frame, SourceInfo
-from pose.base import PoseResult
+from pose.base import PoseResult, RuntimeInfo
 from pose.geometry import iou_matrix
 from pose.models.spec import ModelSpec
 
@@ -135,6 +135,7 @@ class ScriptedEstimator:
     device = "cpu"
     flip = True
     half = False
+    runtime = RuntimeInfo("scripted")
 
     def __init__(self, scene: Scene, noise_px: float = 0.0, seed: int = 0) -> None:
         self.scene = scene

@@ -94,8 +94,8 @@ class Pipeline(Closeable):
 
     # -- description -------------------------------------------------------------------------------
     def describe(self) -> PipelineInfo:
-        """What is running: model, weights and their hash, device, detector (and fallback notice)."""
-        estimator, detector = self.estimator, self.detector
+        """What is running: model, weights and their hash, device, runtime, detector (and fallback notice)."""
+        estimator, detector, runtime = self.estimator, self.detector, self.estimator.runtime
         return PipelineInfo(
             model=estimator.spec.name,
             weights=self._weights,
@@ -103,6 +103,9 @@ class Pipeline(Closeable):
             device=estimator.device,
             flip=estimator.flip,
             half=estimator.half,
+            runtime=runtime.name,
+            runtime_ms_per_crop=runtime.ms_per_crop,
+            runtime_tuning=runtime.tuning,
             detector=detector.name,
             detector_description=detector.description,
             detector_is_fallback=bool(detector.is_fallback),
@@ -343,7 +346,7 @@ def _build_estimator(config: PipelineConfig) -> tuple[TopDownEstimator, str | No
         runtime = "torch"
     try:
         estimator = TopDownEstimator(model, device=model_config.device, flip=model_config.flip,
-                                     half=model_config.half, runtime=runtime)
+                                     half=model_config.half, runtime=runtime, tune_in_background=True)
     except (ValueError, RuntimeError) as error:
         where = f"model '{model_config.name}' on device '{model_config.device}'"
         raise ModelLoadError(_naming(error, f"cannot run {where}")) from error

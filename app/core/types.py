@@ -171,6 +171,10 @@ class PipelineInfo:
         device: where the pose model runs, ``"cpu"`` or ``"cuda"`` (``"cuda:0"``...).
         flip: whether flip-averaging is on.
         half: whether the pose model runs in float16.
+        runtime: how the pose model runs (``pose.runtime``), e.g. ``"openvino-bf16"``.
+        runtime_ms_per_crop: its milliseconds per crop as timed on this machine when it was chosen; None
+            when forced or while it is a first guess.
+        runtime_tuning: True while the runtimes are timed in the background (``runtime`` is the first guess).
         detector: the active detector's name, e.g. ``"yolo"`` or ``"hog"``.
         detector_description: one line describing it, for display.
         detector_is_fallback: True when the offline fallback is in use.
@@ -184,11 +188,24 @@ class PipelineInfo:
     device: str
     flip: bool
     half: bool
+    runtime: str
+    runtime_ms_per_crop: float | None
+    runtime_tuning: bool
     detector: str
     detector_description: str
     detector_is_fallback: bool
     detector_notice: str | None
     detect_every: int
+
+    @property
+    def runtime_text(self) -> str:
+        """The pose runtime in one line, e.g. ``"onnx, 4.5 ms per crop (the fastest on this CPU)"``."""
+        if self.runtime_tuning:
+            return (f"{self.runtime} (timing the runtimes for this CPU in the background; the fastest takes "
+                    "over)")
+        if self.runtime_ms_per_crop is not None:
+            return f"{self.runtime}, {self.runtime_ms_per_crop:.1f} ms per crop (the fastest on this CPU)"
+        return self.runtime
 
 
 @dataclass(frozen=True)

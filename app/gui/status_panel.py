@@ -1,4 +1,5 @@
-"""Status bar: source, resolution, fps in/out, per-stage milliseconds, device, drops, active detector."""
+"""Status bar: source, resolution, fps in/out, per-stage milliseconds, device and pose runtime, drops, active
+detector."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ STAGES_SHOWN = ("detect", "pose", "track", "smooth", "render")
 FALLBACK_STYLE = "color: #e0a000; font-weight: bold;"
 NOTICE_MS = 20_000
 """How long the detector chain's notice (which step is used, and why) stays in the status bar."""
+
+
+def _runtime_short(info: PipelineInfo) -> str:
+    """``"onnx, timing runtimes"`` while the trials run, ``"openvino-bf16 4.5 ms/crop"`` once timed."""
+    if info.runtime_tuning:
+        return f"{info.runtime}, timing runtimes"
+    if info.runtime_ms_per_crop is not None:
+        return f"{info.runtime} {info.runtime_ms_per_crop:.1f} ms/crop"
+    return info.runtime
 
 
 def _fps(value: float | None) -> str:
@@ -47,7 +57,9 @@ class StatusPanel(QStatusBar):
         self.drops_label.clear()
 
     def show_pipeline(self, info: PipelineInfo) -> None:
-        self.device_label.setText(f"{info.model} on {info.device}{' fp16' if info.half else ''}")
+        self.device_label.setText(f"{info.model} on {info.device}{' fp16' if info.half else ''}, "
+                                  f"{_runtime_short(info)}")
+        self.device_label.setToolTip(f"pose runtime: {info.runtime_text}")
         fallback = " (offline fallback)" if info.detector_is_fallback else ""
         self.detector_label.setText(f"detector: {info.detector}{fallback}")
         self.detector_label.setStyleSheet(FALLBACK_STYLE if info.detector_is_fallback else "")

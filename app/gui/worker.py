@@ -30,7 +30,7 @@ from app.core.config import PipelineConfig
 from app.core.errors import AppError
 from app.core.session import Processed, RunSession
 from app.core.sinks import Outputs, RunOutcome
-from app.core.types import Frame
+from app.core.types import Frame, PipelineInfo
 from app.gui.catalog import Capabilities, as_launched, probe_capabilities
 from app.gui.mailbox import Mailbox
 from app.gui.messages import DisplayFrame, LiveStats, RunReport, qimage_from_bgr
@@ -107,6 +107,7 @@ class PipelineWorker(QObject):
         self._fps_in, self._fps_out = RateMeter(), RateMeter()
         self._held: tuple[Frame, float] | None = None  # a read frame waiting until it is due
         self._last: Processed | None = None
+        self._announced: PipelineInfo | None = None
         self._skipped = self._dropped = self._run_frames = 0
         self._exhausted = False  # the source returned its last frame
         self._timer = QTimer(self, singleShot=True, timeout=self._tick)
@@ -146,7 +147,7 @@ class PipelineWorker(QObject):
             info = self.session.configure(config)
         finally:
             self.busy.emit("")
-        self.pipeline_ready.emit(info)
+        self._announce(info, always=True)
         if self._state is State.PAUSED and self._last is not None:
             self._show(self.session.redraw(self._last), count=False)
 
@@ -310,10 +311,19 @@ class PipelineWorker(QObject):
             if self._state is State.PROCESSING:
                 self.progress.emit(processed.frame.index + 1, self.session.info.frame_count or 0)
         self._last = processed
+        if count:
+            self._announce(self.session.pipeline.describe())
         stats = LiveStats(self._fps_in.rate(now), self._fps_out.rate(now), self._skipped, self._dropped)
         display = DisplayFrame(qimage_from_bgr(processed.annotated), processed.result, stats)
         if self.frames.put(display):
             self.frame_ready.emit()
+
+    def _announce(self, info: PipelineInfo, always: bool = False) -> None:
+        """Tell the window what the pipeline runs with: after each (re)configuration, and when it changed
+        while frames flow (background runtime trials swap the pose runtime)."""
+        if always or info != self._announced:
+            self._announced = info
+            self.pipeline_ready.emit(info)
 
     def _at_end(self) -> None:
         self._timer.stop()

@@ -81,7 +81,8 @@ def main() -> int:
     people = statistics.median(len(b) for b in boxes[1:])
 
     print(f"clip {args.clip}: {len(frames) - 1} frames {frames[0].shape[1]}x{frames[0].shape[0]}; "
-          f"torch threads {torch.get_num_threads()}, device {args.device}, pose runtime {estimator.runtime} "
+          f"torch threads {torch.get_num_threads()}, device {args.device}, "
+          f"pose runtime {estimator.runtime.name} "
           f"at {model.spec.input_size[0]}x{model.spec.input_size[1]}")
     print(f"detector {detector.description}: {detect_ms:.1f} ms/frame")
     print(f"pose {args.model} (flip {'off' if args.no_flip else 'on'}): {single_ms:.1f} ms for 1 person, "

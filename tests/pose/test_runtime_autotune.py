@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from pose import runtime, runtime_autotune
+from pose.base import RuntimeInfo
 from pose.models.registry import create_model
 from pose.runtime_autotune import (
     CACHE_NAME,
@@ -210,14 +211,12 @@ def test_calibration_crops_are_the_annotated_people_and_their_mirror_images(tiny
 
 
 def test_select_runtime_autotunes_auto_on_the_cpu_only(tiny, monkeypatch) -> None:
-    class Picked:
-        runtime = "openvino-bf16"
-
-    monkeypatch.setattr(runtime_autotune, "autotune", lambda model: Picked())
+    picked = runtime_autotune.Choice("openvino-bf16", 4.5, (), cached=True)
+    monkeypatch.setattr(runtime_autotune, "autotune", lambda model: picked)
     cpu = torch.device("cpu")
-    assert runtime.select_runtime(tiny, "auto", cpu) == "openvino-bf16"
-    assert runtime.select_runtime(tiny, "onnx", cpu) == "onnx"
-    assert runtime.select_runtime(tiny, "eager", cpu) == "eager"
+    assert runtime.select_runtime(tiny, "auto", cpu) == RuntimeInfo("openvino-bf16", 4.5)
+    assert runtime.select_runtime(tiny, "onnx", cpu) == RuntimeInfo("onnx")
+    assert runtime.select_runtime(tiny, "eager", cpu) == RuntimeInfo("eager")
 
 
 def test_openvino_runtimes_need_openvino_and_the_cpu(monkeypatch) -> None:

@@ -247,7 +247,7 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     detector = create_detector(options.detector, **yolo)
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
     head = models[options.models[0]]
-    runtime = select_runtime(head, options.runtime, torch.device("cpu"))
+    runtime = select_runtime(head, options.runtime, torch.device("cpu")).name
     sizes = ", ".join(f"{name} {'x'.join(map(str, model.spec.input_size))}" for name, model in models.items())
     report(f"pose runtime: {runtime}, {options.threads} threads; trained weights, input size {sizes}")
     report(f"detector: {detector.description}" + (f" ({detector.notice})" if detector.notice else ""))

@@ -84,7 +84,7 @@ def ours_systems(
         for flip in (True, False):
             predict, warm_up = _with_flip(estimator, flip)
             systems.append(PoseSystem(f"ours {name}", f"flip {'on' if flip else 'off'}, {size}, "
-                                                      f"{estimator.runtime}", True, predict, warm_up,
+                                                      f"{estimator.runtime.name}", True, predict, warm_up,
                                       estimator.close))
     return systems
 

@@ -226,6 +226,7 @@ def _print_setup(pipeline: Pipeline, source_info: SourceInfo) -> None:
     print(f"source: {source_info.spec} ({source_info.kind}, {width}x{height}, {fps}{frames})")
     weights = info.weights or "no weights file (random initialisation)"
     print(f"model: {info.model} on {info.device}, flip {'on' if info.flip else 'off'}, weights: {weights}")
+    print(f"pose runtime: {info.runtime_text}")
     fallback = " [offline fallback]" if info.detector_is_fallback else ""
     print(f"detector: {info.detector_description}{fallback}, every {info.detect_every} frame(s)")
 

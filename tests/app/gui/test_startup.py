@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from gui_support import READY_TIMEOUT_MS
 
@@ -108,6 +110,7 @@ def test_the_launch_trust_reaches_the_pipeline(qtbot, settings_path, trust):
 def _info(notice: str | None) -> PipelineInfo:
     return PipelineInfo(
         model="edite_hrnet_s", weights=None, weights_sha256=None, device="cpu", flip=True, half=False,
+        runtime="onnx", runtime_ms_per_crop=None, runtime_tuning=True,
         detector="yolo", detector_description="YOLO yolo11n-pose.pt person boxes at 1280 px (cpu)",
         detector_is_fallback=False, detector_notice=notice, detect_every=10,
     )
@@ -126,3 +129,18 @@ def test_the_detector_chain_notice_is_announced_once_in_the_status_bar(qtbot):
     status.show_pipeline(_info(None))
     status.show_pipeline(_info(notice))  # the chain changed back: said again
     assert status.currentMessage() == notice
+
+
+def test_the_status_bar_shows_the_pose_runtime_and_its_ms_per_crop_once_timed(qtbot):
+    status = StatusPanel()
+    qtbot.addWidget(status)
+    status.show_pipeline(_info(None))
+    assert status.device_label.text() == "edite_hrnet_s on cpu, onnx, timing runtimes"
+    assert "in the background" in status.device_label.toolTip()
+    status.show_pipeline(replace(_info(None), runtime="openvino-bf16", runtime_ms_per_crop=4.46,
+                                 runtime_tuning=False))
+    assert status.device_label.text() == "edite_hrnet_s on cpu, openvino-bf16 4.5 ms/crop"
+    tip = "pose runtime: openvino-bf16, 4.5 ms per crop (the fastest on this CPU)"
+    assert status.device_label.toolTip() == tip
+    status.show_pipeline(replace(_info(None), runtime="torch", runtime_tuning=False))  # forced: not timed
+    assert status.device_label.text() == "edite_hrnet_s on cpu, torch"

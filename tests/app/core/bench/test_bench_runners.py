@@ -12,7 +12,7 @@ from scripted_people import pose_in_box
 from app.core.bench.runners import our_runner, time_scene
 from app.core.bench.scenes import compose_scene
 from detectors.none import WholeFrameDetector
-from pose.base import Estimator, PoseResult
+from pose.base import Estimator, PoseResult, RuntimeInfo
 from pose.models.spec import ModelSpec
 
 
@@ -23,6 +23,7 @@ class StandingInBoxes:
     device = "cpu"
     flip = True
     half = False
+    runtime = RuntimeInfo("standing")
 
     def __init__(self) -> None:
         self.closed = False

@@ -159,6 +159,7 @@ def test_the_source_is_never_overwritten(tmp_path):
 def _run_info(fps: float | None) -> RunInfo:
     source = SourceInfo(spec="cam", kind="camera", size=(64, 48), fps=fps, frame_count=None, is_live=True)
     pipeline = PipelineInfo(model="m", weights=None, weights_sha256=None, device="cpu", flip=True, half=False,
+                            runtime="onnx", runtime_ms_per_crop=4.5, runtime_tuning=False,
                             detector="d", detector_description="d", detector_is_fallback=False,
                             detector_notice=None, detect_every=1)
     return RunInfo(source=source, pipeline=pipeline)

@@ -24,6 +24,7 @@ def _info(fps: float | None = 12.0, live: bool = False) -> RunInfo:
     source = SourceInfo(spec="test", kind="camera" if live else "video", size=SIZE, fps=fps,
                         frame_count=None if live else 10, is_live=live)
     pipeline = PipelineInfo(model="m", weights=None, weights_sha256=None, device="cpu", flip=True, half=False,
+                            runtime="onnx", runtime_ms_per_crop=4.5, runtime_tuning=False,
                             detector="d", detector_description="d", detector_is_fallback=False,
                             detector_notice=None, detect_every=1)
     return RunInfo(source=source, pipeline=pipeline)

@@ -1,0 +1,91 @@
+"""Runtime trials off the caller's thread, so the first start on a new machine does not wait for them.
+
+The first time a model runs on a machine, :func:`pose.runtime_autotune.autotune` times every CPU runtime
+(a minute or two on two cores). An app must not wait for that: :class:`BackgroundTuning` runs the trials and
+builds the winner's forward pass on a daemon thread, from its own copy of the model, while the estimator
+serves frames with :func:`pose.runtime.resolve_runtime`'s guess; the estimator swaps the winner in between
+two calls. The trials then share the CPU with the frames being processed, which slows every runtime alike;
+the choice is cached like any other, so later starts use it at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable
+
+from torch import nn
+
+from pose.base import Closeable
+from pose.runtime import Forward
+from pose.runtime_autotune import Choice, autotune
+
+logger = logging.getLogger(__name__)
+
+ForwardBuilder = Callable[[nn.Module, str], Forward]
+"""(model, runtime name) -> that runtime's forward pass, as the estimator would build it."""
+Tuner = Callable[[nn.Module], Choice]
+"""model -> the runtime chosen for it on this machine (:func:`pose.runtime_autotune.autotune`)."""
+
+
+class BackgroundTuning(Closeable):
+    """Times the runtimes for ``model`` and builds the winner, on a daemon thread started at once.
+
+    Args:
+        model: eval-mode float32 CPU pose model; copied, so the caller may go on using it.
+        build: makes the winner's forward pass from the copy.
+        tune: picks the runtime (default :func:`pose.runtime_autotune.autotune`).
+
+    :meth:`close` before the thread ends closes its forward pass as soon as it is built; the trials
+    themselves run to their end (they are not interruptible), on a daemon thread that never blocks exit.
+    """
+
+    def __init__(self, model: nn.Module, build: ForwardBuilder, tune: Tuner | None = None) -> None:
+        self._model = copy.deepcopy(model)
+        self._build, self._tune = build, tune or autotune
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._ready: tuple[Choice, Forward] | None = None
+        self.error: str | None = None
+        """Why the trials failed (one line), or None."""
+        self._thread = threading.Thread(target=self._run, name="pose-runtime-trials", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """True until the winner is built or the trials failed."""
+        return not self._done.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the thread is done (True) or ``timeout_s`` passed (False)."""
+        return self._done.wait(timeout_s)
+
+    def take(self) -> tuple[Choice, Forward] | None:
+        """The choice and its built forward pass, handed over once when ready (the caller then owns the
+        forward pass), else None."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+        return ready
+
+    def _run(self) -> None:
+        try:
+            choice = self._tune(self._model)
+            forward = self._build(self._model, choice.runtime)
+        except Exception as error:  # the estimator keeps its first guess; the reason is logged
+            self.error = " ".join(f"{type(error).__name__}: {error}".split())
+            logger.warning("timing the pose runtimes failed, keeping the first guess: %s", self.error)
+        else:
+            with self._lock:
+                if self.closed:
+                    forward.close()
+                else:
+                    self._ready = choice, forward
+        finally:
+            self._model = None
+            self._done.set()
+
+    def _close(self) -> None:
+        ready = self.take()
+        if ready is not None:
+            ready[1].close()
