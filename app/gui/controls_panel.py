@@ -38,11 +38,19 @@ DETECTORS = (
     ("hog", "Offline fallback (HOG)"),
     ("none", "None: the whole frame is one person"),
 )
+AUTO_DETECTOR_SIZE = 0
+"""The detector-input combo's item for "the detector's own size" (``DetectorConfig.image_size`` None)."""
+DETECTOR_SIZES = (
+    (AUTO_DETECTOR_SIZE, "Auto (640; 1280 for the bundled YOLO11n-pose)"),
+    (640, "640 px: fastest, people close to the camera"),
+    (960, "960 px"),
+    (1280, "1280 px: finds small people"),
+)
 STRENGTH_STEPS = 100
 UNTRAINED = " (no trained weights)"
 
 
-def _combo(items: tuple[tuple[str, str], ...]) -> QComboBox:
+def _combo(items: tuple[tuple[object, str], ...]) -> QComboBox:
     combo = QComboBox()
     for value, label in items:
         combo.addItem(label, value)
@@ -76,6 +84,9 @@ class ControlsPanel(QWidget):
         self.flip_check = QCheckBox("Flip test (more accurate; twice the crops to pose)")
         self.detector_combo = _combo(DETECTORS)
         self.detector_label = QLabel(wordWrap=True)
+        self.detector_size_combo = _combo(DETECTOR_SIZES)
+        self.detector_size_combo.setToolTip("YOLO's network input (longest side); smaller is faster and "
+                                            "misses small people")
         self.confidence_spin = _spin(0.0, 1.0, 0.05, "Minimum detector score for a person box")
         self.detect_every_spin = QSpinBox(minimum=1, maximum=30, keyboardTracking=False,
                                           toolTip="Run the detector every k frames; follow people by their "
@@ -97,6 +108,7 @@ class ControlsPanel(QWidget):
         detector_form = QFormLayout()
         detector_form.addRow("Detector", self.detector_combo)
         detector_form.addRow(self.detector_label)
+        detector_form.addRow("Detector input", self.detector_size_combo)
         detector_form.addRow("Person confidence", self.confidence_spin)
         detector_form.addRow("Detect every", self.detect_every_spin)
         detector_form.addRow("Min pose score", self.pose_score_spin)
@@ -111,7 +123,7 @@ class ControlsPanel(QWidget):
             group.setLayout(form)
             layout.addWidget(group)
 
-        for combo in (self.model_combo, self.device_combo, self.detector_combo):
+        for combo in (self.model_combo, self.device_combo, self.detector_combo, self.detector_size_combo):
             combo.currentIndexChanged.connect(self._edited)
         for spin in (self.confidence_spin, self.detect_every_spin, self.pose_score_spin):
             spin.valueChanged.connect(self._edited)
@@ -135,6 +147,10 @@ class ControlsPanel(QWidget):
             _select(self.device_combo, config.model.device)
             self.flip_check.setChecked(config.model.flip)
             _select(self.detector_combo, config.detector.name)
+            size = config.detector.image_size or AUTO_DETECTOR_SIZE
+            if self.detector_size_combo.findData(size) < 0:  # a size set on the command line or by hand
+                self.detector_size_combo.addItem(f"{size} px", size)
+            _select(self.detector_size_combo, size)
             self.confidence_spin.setValue(config.detector.confidence)
             self.detect_every_spin.setValue(config.detector.detect_every)
             self.pose_score_spin.setValue(config.detector.min_pose_score)
@@ -152,6 +168,7 @@ class ControlsPanel(QWidget):
                           weights=self.weights_edit.text().strip() or None,
                           device=self.device_combo.currentData(), flip=self.flip_check.isChecked()),
             detector=replace(base.detector, name=self.detector_combo.currentData(),
+                             image_size=self.detector_size_combo.currentData() or None,
                              confidence=self.confidence_spin.value(),
                              detect_every=self.detect_every_spin.value(),
                              min_pose_score=self.pose_score_spin.value()),

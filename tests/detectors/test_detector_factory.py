@@ -86,6 +86,13 @@ def test_offline_without_yolo11n_the_bundled_yolo11n_pose_boxes_are_used_and_sai
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_bundled_pose_boxes_run_at_the_input_size_asked_for(tmp_path, real_online_probe):
+    detector = create_detector("auto", weights_dir=str(tmp_path), device="cpu", image_size=640)
+    assert detector.description == "YOLO yolo11n-pose.pt person boxes at 640 px (cpu)"
+    with pytest.raises(ValueError, match="multiple of 32 pixels, got 650"):
+        create_detector("auto", weights_dir=str(tmp_path), device="cpu", image_size=650)
+
+
 def test_the_bundled_pose_model_finds_the_people_hog_misses_on_the_sample():
     """Frame 0 of assets/samples/pedestrians.mp4 holds 6 people; HOG misses the two in the foreground."""
     import cv2

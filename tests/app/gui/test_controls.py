@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from gui_support import READY_TIMEOUT_MS, open_paused
 
-from app.gui.controls_panel import UNTRAINED
+from app.core.config import DetectorConfig, PipelineConfig
+from app.gui.controls_panel import UNTRAINED, ControlsPanel
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
 
@@ -83,17 +84,31 @@ def test_settings_persist_between_runs(qtbot, window, clip, settings_path):
     open_paused(qtbot, window, str(clip))
     window.controls.strength_slider.setValue(80)
     select(window.controls.detector_combo, "hog")
+    select(window.controls.detector_size_combo, 640)
     window.overlay.trails_check.setChecked(True)
     window.close()
 
     saved = AppSettings.at(settings_path)
     assert saved.pipeline_config().smoother.strength == 0.8
+    assert saved.pipeline_config().detector.image_size == 640
     assert saved.recent_files() == [str(clip)]
     assert saved.mode() == "process"
     again = MainWindow(saved)
     qtbot.addWidget(again)
     assert again.controls.strength_slider.value() == 80
     assert again.controls.detector_combo.currentData() == "hog"
+    assert again.controls.detector_size_combo.currentData() == 640
     assert again.overlay.trails_check.isChecked()
     assert again.transport.mode() == "process"
     assert [action.text() for action in again.recent_menu.actions()] == [str(clip)]
+
+
+def test_a_detector_size_set_outside_the_list_is_shown_and_kept(qtbot):
+    panel = ControlsPanel()
+    qtbot.addWidget(panel)
+    config = PipelineConfig(detector=DetectorConfig(image_size=800))
+    panel.set_config(config)
+    assert panel.detector_size_combo.currentText() == "800 px"
+    assert panel.config().detector.image_size == 800
+    panel.set_config(PipelineConfig())
+    assert panel.config().detector.image_size is None

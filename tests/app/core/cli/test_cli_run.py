@@ -162,6 +162,7 @@ def test_invalid_weights_file(tmp_path, capsys, content):
     ("--threads", "100000", "must be in 1.."), ("--threads", "0", "must be in 1.."),
     ("--max-frames", "0", "must be >= 1"), ("--smooth-strength", "2", "must be in [0, 1]"),
     ("--min-pose-score", "-0.1", "must be in [0, 1]"), ("--detect-every", "two", "expected an integer"),
+    ("--detector-size", "650", "must be a multiple of 32"), ("--detector-size", "64", "must be in 160..1920"),
 ])
 def test_invalid_setting_is_refused_at_parse_time_naming_the_flag(capsys, flag, value, says):
     with pytest.raises(SystemExit) as stopped:
@@ -180,12 +181,13 @@ def test_show_without_a_display_warns_and_carries_on(capsys, monkeypatch):
     assert "--show needs a display" in err and "frames: 2 |" in out
 
 
-def test_detection_schedule_flags_reach_the_pipeline_settings():
+def test_detection_flags_reach_the_pipeline_settings():
     from app.core.cli.run import config_from_args
 
-    args = main.build_parser().parse_args(["run", str(CLIP), "--detect-every", "7", "--background-lag", "0"])
+    args = main.build_parser().parse_args(["run", str(CLIP), "--detect-every", "7", "--background-lag", "0",
+                                           "--detector-size", "640"])
     detector = config_from_args(args).detector
-    assert (detector.detect_every, detector.background_lag) == (7, 0)
+    assert (detector.detect_every, detector.background_lag, detector.image_size) == (7, 0, 640)
 
 
 # -- output safety (issue 14): refused before any work, the input never touched -------------------------
