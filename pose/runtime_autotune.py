@@ -1,7 +1,7 @@
 """The fastest accurate CPU runtime for a pose model on this machine, timed once and cached.
 
-The winner depends on the CPU: OpenVINO in bfloat16 was 2.4x faster than ONNX Runtime float32 on an Intel
-Xeon with AMX and about 20 % faster on an AMD EPYC without bfloat16 instructions (issue 17), so
+The winner depends on the CPU (README "Per-machine runtime choice": OpenVINO in bfloat16 wins by far on an
+Intel Xeon with AMX, by little on an AMD EPYC), so
 :func:`autotune` times every available runtime (:func:`candidate_runtimes`) on real crops and keeps the
 fastest that passes the accuracy guard. The result is cached in ``runtime-choice.json`` beside the ONNX
 exports, keyed by the CPU model, the thread count, the library versions, the weights' hash, the input size

@@ -12,11 +12,10 @@ from typing import Literal
 
 DEFAULT_MODEL = "edite_hrnet_s"
 DEFAULT_DETECT_EVERY = 10
-"""Default detection interval k, from ``tests/benchmarks/bench_detect_interval.py --detector yolo
---detector-weights yolo11n.yaml`` on the 2-core dev CPU: YOLO11n 60 ms/frame vs EDite-HRNet-S (flip, ONNX
-Runtime, 128x96) 14.6 ms for one person, so the detector's share is 29 % at k=10 (rule: smallest k with share
-<= 25 %, at most 10, so that newcomers are found within a third of a second at 30 fps; people already
-followed are re-detected at once when lost). With several people the share is lower (12 % at k=10)."""
+"""Default detection interval k: the smallest k whose detector share of the frame time is at most about a
+quarter, capped at 10 so that newcomers are found within a third of a second at 30 fps (people already
+followed are re-detected at once when lost). ``tests/benchmarks/bench_detect_interval.py`` measures the
+share."""
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:

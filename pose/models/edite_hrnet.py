@@ -77,9 +77,8 @@ class InterleavedMix(nn.Conv2d):
 
     Weight ``[c, 3, 3, 3]``: ``weight[j, t]`` filters channel j of input t (t = A, B, C), so output j
     mixes the j-th channel of every sub-block (ambiguity 12). Computed as the equal sum of three depthwise
-    3x3 convs with kernels ``weight[:, t]``, which skips the interleave copy: 15-25 % faster per call
-    than interleave + grouped conv on the three larger branches on CPU, equal on the smallest
-    (``python tests/benchmarks/edite_s_mix.py``).
+    3x3 convs with kernels ``weight[:, t]``, which skips the interleave copy (faster on the CPU than
+    interleave + grouped conv: ``python tests/benchmarks/edite_s_mix.py``).
 
     Forward: sequence of three (B, c, H, W) tensors -> (B, c, H, W).
     """
