@@ -296,8 +296,17 @@ def _scored_sets(args: argparse.Namespace, dataset: dict) -> list[tuple[str, str
          args.out / "annotations" / "val.json", args.out),
         ("calibration_set", "COCO OKS keypoint AP against the calibration set's human labels (never trained "
                             "on), ground-truth boxes, flip on",
-         Path(dataset["calibration"]), Path(dataset["calibration_images"])),
+         *_calibration_set(args.out, dataset)),
     ]
+
+
+def _calibration_set(out: Path, dataset: dict) -> tuple[Path, Path]:
+    """The calibration set's annotation file and image folder, as ``dataset.json`` in ``out`` records them."""
+    try:
+        return Path(dataset["calibration"]), Path(dataset["calibration_images"])
+    except KeyError as missing:
+        raise ValueError(f"'{out / 'dataset.json'}' names no {missing} (written by an older distill): label "
+                         "the set again without --skip-labelling") from None
 
 
 def _final_weights(run_dir: Path) -> Path:

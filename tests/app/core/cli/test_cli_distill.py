@@ -116,6 +116,13 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert len(packed["images"]) == len(train["annotations"]) and packed["images"][0]["height"] == 80
     assert (tmp_path / "packed" / "val.json").is_file()
 
+    del record["calibration_images"]  # a set labelled by an older distill
+    (out / "dataset.json").write_text(json.dumps(record))
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train", "--out", str(out),
+                      "--device", "cpu", "--ship", "again.pth"])
+    assert code == 1
+    assert "names no 'calibration_images'" in capsys.readouterr().err and not (shipped / "again.pth").exists()
+
 
 def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_path, capsys):
     ann = str(TINY / "person_keypoints.json")
