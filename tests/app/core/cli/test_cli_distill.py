@@ -118,8 +118,8 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
 
     del record["calibration_images"]  # a set labelled by an older distill
     (out / "dataset.json").write_text(json.dumps(record))
-    code = main.main(["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train", "--out", str(out),
-                      "--device", "cpu", "--ship", "again.pth"])
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train",
+                      "--out", str(out), "--device", "cpu", "--ship", "again.pth"])
     assert code == 1
     assert "names no 'calibration_images'" in capsys.readouterr().err and not (shipped / "again.pth").exists()
 
