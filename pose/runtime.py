@@ -25,7 +25,6 @@ import hashlib
 import io
 import logging
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +33,7 @@ import torch
 from torch import nn
 
 from pose.base import Closeable, RuntimeInfo
+from pose.crop_workers import CropWorkers
 from pose.models.dynamic_conv import KernelAggregation
 from pose.models.fold import EXPORT_GRAPH_VERSION, prepare_for_export
 from pose.models.inference import StackedKernelAggregation, prepare_for_inference
@@ -183,24 +183,14 @@ def _prune(directory: Path, keep: int = CACHE_KEEP) -> None:
         stale.unlink(missing_ok=True)
 
 
-def share_sizes(batch_size: int, workers: int) -> list[int]:
-    """Crops per worker for a batch of ``batch_size`` (>= 1): as even as possible, larger shares first."""
-    workers = min(workers, batch_size)
-    base, extra = divmod(batch_size, workers)
-    return [base + 1] * extra + [base] * (workers - extra)
+class OnnxForward(CropWorkers):
+    """ONNX Runtime on the CPU for a pose model, with crop workers (:mod:`pose.crop_workers`).
 
-
-class OnnxForward(Closeable):
-    """ONNX Runtime on the CPU for a pose model: the batch's crops are shared out over worker threads.
-
-    Every worker runs its share of the crops through a single-threaded session (sessions allow concurrent
-    ``run`` calls and release the GIL). ONNX Runtime's own intra-op threads barely help this model: its
-    many small operators leave little to split, while whole crops on separate cores run side by side.
-    A session specialised to one share size (the batch dimension fixed, so ONNX Runtime folds the shape
-    arithmetic away) is built in the background the first time a small share size is seen; until it is
-    ready, the generic dynamic-batch session runs the share, so a new crowd size never stalls a frame.
-    ``python tests/benchmarks/onnx_workers.py`` measures both choices. :meth:`close` stops the threads and
-    drops the sessions.
+    Every worker runs its share through a single-threaded session (sessions allow concurrent ``run`` calls
+    and release the GIL). Shares of up to :attr:`SPECIALISED_UP_TO` crops get a session with the batch
+    dimension fixed (ONNX Runtime folds the shape arithmetic away), built in the background; the generic
+    dynamic-batch session runs them until then, and runs the larger shares. ``python
+    tests/benchmarks/onnx_workers.py`` measures both. :meth:`close` stops the threads and drops the sessions.
 
     Args:
         model: the eval-mode pose model (with ``spec.input_size``); it is not modified.
@@ -217,47 +207,11 @@ class OnnxForward(Closeable):
         self, model: nn.Module, threads: int | None = None, cache: Path | None = None, specialise: bool = True
     ) -> None:
         self._model_bytes = cached_export_path(model, cache or cache_dir()).read_bytes()
-        self._output_shape = (model.spec.num_keypoints, *model.spec.heatmap_size)
-        self._workers = max(1, threads or torch.get_num_threads())
-        self._generic = self._session()
-        self._specialised: dict[int, object] = {}
-        self._building: dict[int, Future] = {}
-        self._builder = ThreadPoolExecutor(1, thread_name_prefix="onnx-specialise") if specialise else None
-        self._pool = None
-        if self._workers > 1:
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-crops")
+        output_shape = (model.spec.num_keypoints, *model.spec.heatmap_size)
+        super().__init__("onnx", output_shape, threads or torch.get_num_threads(),
+                         self.SPECIALISED_UP_TO if specialise else 0)
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        self._ensure_open()
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
-        if not len(batch):  # ONNX Runtime cannot reshape an empty batch
-            return np.zeros((0, *self._output_shape), np.float32)
-        shares = np.split(batch, np.cumsum(share_sizes(len(batch), self._workers))[:-1])
-        sessions = [self._session_for(len(share)) for share in shares]
-        if self._pool is None or len(shares) == 1:
-            outputs = [_run(session, share) for session, share in zip(sessions, shares, strict=True)]
-        else:
-            outputs = list(self._pool.map(_run, sessions, shares))
-        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
-
-    def prepare(self, batch_size: int) -> None:
-        """Build now, and wait for, the specialised sessions that a batch of ``batch_size`` crops will use
-        (benchmarks call this so that no background build overlaps their timing)."""
-        self._ensure_open()
-        for share in set(share_sizes(batch_size, self._workers)):
-            self._session_for(share)
-            if share in self._building:
-                self._building[share].result()
-                self._session_for(share)
-
-    def _close(self) -> None:
-        """Stop the worker threads (after the calls and the session build in flight), drop the sessions."""
-        for pool in (self._builder, self._pool):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._generic, self._specialised, self._building = None, {}, {}
-
-    def _session(self, batch: int | None = None):
+    def _compile(self, batch: int | None):
         """A single-threaded session; with ``batch``, specialised to that batch size."""
         import onnxruntime
 
@@ -269,27 +223,8 @@ class OnnxForward(Closeable):
             options.add_free_dimension_override_by_name("batch", batch)
         return onnxruntime.InferenceSession(self._model_bytes, options, providers=["CPUExecutionProvider"])
 
-    def _session_for(self, size: int):
-        """The specialised session for ``size`` crops if built, else the generic one (starting a build)."""
-        if size in self._specialised:
-            return self._specialised[size]
-        building = self._building.get(size)
-        if building is None:
-            if self._builder is not None and size <= self.SPECIALISED_UP_TO:
-                self._building[size] = self._builder.submit(self._session, size)
-        elif building.done():
-            try:
-                self._specialised[size] = building.result()
-                return self._specialised[size]
-            except Exception as error:  # any build failure leaves the generic session in use
-                logger.warning("no specialised ONNX session for %d crops (%s); using the generic one",
-                               size, error)
-                self._specialised[size] = self._generic
-        return self._generic
-
-
-def _run(session, batch: np.ndarray) -> np.ndarray:
-    return session.run(None, {"x": batch})[0]
+    def _infer(self, model, worker: int, share: np.ndarray) -> np.ndarray:
+        return model.run(None, {"x": share})[0]
 
 
 def cached_export_path(model: nn.Module, cache: Path) -> Path:

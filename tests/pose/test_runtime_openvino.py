@@ -1,5 +1,6 @@
 """OpenVinoForward's crop workers, against a stand-in ``openvino`` module (OpenVINO is an optional extra, so
-the suite does not need it; its numerical agreement is checked by ``tests/benchmarks/cpu_backends.py``)."""
+the suite does not need it; its numerical agreement is checked by ``tests/benchmarks/cpu_backends.py``):
+shares in order, one model compiled per share size in the background while the dynamic-batch model runs."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ class FakeRequest:
 
     def infer(self, inputs: dict[int, np.ndarray]) -> list[np.ndarray]:
         batch = inputs[0]
-        assert list(batch.shape) == self.compiled.shape, "a share ran on a model compiled for another size"
+        size = self.compiled.shape[0]
+        assert size in (-1, len(batch)), "a share ran on a model compiled for another size"
+        assert list(batch.shape[1:]) == self.compiled.shape[1:]
         self.compiled.runs.append(len(batch))
         means = batch.mean(axis=(1, 2, 3))
         out_h, out_w = self.compiled.shape[2] // 4, self.compiled.shape[3] // 4
@@ -46,6 +49,8 @@ class FakeNetwork:
 
 class FakeCore:
     compiled: ClassVar[list[FakeCompiled]] = []
+    release: ClassVar[threading.Event | None] = None
+    """When set to an Event, compiles of a fixed batch size wait for it (a slow compile)."""
 
     def read_model(self, path: str) -> FakeNetwork:
         assert path.endswith(".onnx")
@@ -53,13 +58,15 @@ class FakeCore:
 
     def compile_model(self, network: FakeNetwork, device: str, settings: dict) -> FakeCompiled:
         assert device == "CPU"
+        if network.shape[0] != -1 and FakeCore.release is not None:
+            assert FakeCore.release.wait(60)
         FakeCore.compiled.append(FakeCompiled(network.shape, settings))
         return FakeCore.compiled[-1]
 
 
 @pytest.fixture
 def forward(monkeypatch, tmp_path):
-    FakeCore.compiled = []
+    FakeCore.compiled, FakeCore.release = [], None
     monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=FakeCore))
     torch.manual_seed(0)
     model = create_model("edite_hrnet_tiny", input_size=(64, 64)).eval()
@@ -72,23 +79,40 @@ def test_crops_are_shared_over_workers_in_order(forward) -> None:
     heatmaps = forward(batch)
     assert heatmaps.shape == (5, 17, 16, 16)
     np.testing.assert_allclose(heatmaps[:, 0, 0, 0], np.arange(5))  # shares of 3 and 2, joined in order
-    assert sorted(compiled.shape[0] for compiled in FakeCore.compiled) == [2, 3]
+    forward.prepare(5)
+    np.testing.assert_allclose(forward(batch)[:, 0, 0, 0], np.arange(5))  # on the models of sizes 3 and 2
+    assert sorted(compiled.shape[0] for compiled in FakeCore.compiled) == [-1, 2, 3]
     settings = FakeCore.compiled[0].settings
     assert settings == {"INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": 2, "INFERENCE_NUM_THREADS": 2}
 
 
 def test_models_are_compiled_once_per_share_size(forward) -> None:
     forward.prepare(4)  # two shares of 2
-    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [2]
+    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [-1, 2]
     forward(np.zeros((4, 3, 64, 64), np.float32))
+    forward.prepare(1)
     forward(np.zeros((1, 3, 64, 64), np.float32))
-    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [2, 1]
-    assert FakeCore.compiled[0].runs == [2, 2]
+    forward.prepare(4)
+    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [-1, 2, 1]
+    assert FakeCore.compiled[1].runs == [2, 2] and FakeCore.compiled[2].runs == [1]
+
+
+def test_a_new_share_size_runs_at_once_on_the_dynamic_model_while_its_own_compiles(forward) -> None:
+    FakeCore.release = threading.Event()
+    batch = np.ones((2, 3, 64, 64), np.float32)
+    assert forward(batch).shape == (2, 17, 16, 16)  # shares of 1 and 1: no wait for the compile
+    (generic,) = FakeCore.compiled
+    assert generic.shape[0] == -1 and generic.runs == [1, 1]
+    FakeCore.release.set()
+    forward.prepare(2)
+    forward(batch)
+    assert [compiled.shape[0] for compiled in FakeCore.compiled] == [-1, 1]
+    assert generic.runs == [1, 1] and FakeCore.compiled[1].runs == [1, 1]
 
 
 def test_an_empty_batch_gives_no_heatmaps(forward) -> None:
     assert forward(np.zeros((0, 3, 64, 64), np.float32)).shape == (0, 17, 16, 16)
-    assert not FakeCore.compiled
+    assert [compiled.runs for compiled in FakeCore.compiled] == [[]]
 
 
 def test_closing_stops_the_crop_workers(forward) -> None:
