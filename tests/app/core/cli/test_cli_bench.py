@@ -187,8 +187,9 @@ def test_work_a_runner_finishes_after_its_last_frame_is_timed() -> None:
     assert timing.median_ms >= 20.0
 
 
-@pytest.mark.parametrize("flag, trusted", [([], False), (["--trust-weights"], True)])
-def test_trust_weights_reaches_the_detector_chain(monkeypatch, tiny_weights: str, flag, trusted) -> None:
+@pytest.mark.parametrize("flag, trusted, size", [([], False, None), (["--trust-weights"], True, None),
+                                                 (["--detector-size", "640"], False, 640)])
+def test_detector_flags_reach_the_detector_chain(monkeypatch, tiny_weights: str, flag, trusted, size) -> None:
     import detectors
 
     built = {}
@@ -202,4 +203,4 @@ def test_trust_weights_reaches_the_detector_chain(monkeypatch, tiny_weights: str
             "--weights", f"edite_hrnet_tiny={tiny_weights}", *flag]
     with pytest.raises(SystemExit, match="stopped after building the detector"):
         main.main(args)
-    assert built == {"name": "yolo", "device": "cpu", "trust_weights": trusted}
+    assert built == {"name": "yolo", "device": "cpu", "trust_weights": trusted, "image_size": size}
