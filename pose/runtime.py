@@ -25,6 +25,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -45,6 +46,9 @@ CPU_ONLY = ("onnx", "openvino", "openvino-bf16")
 CACHE_KEEP = 8
 """Exports kept in the cache (the most recently written); older ones are deleted."""
 ONNX_OPSET = 17
+_EXPORT_LOCK = threading.Lock()
+"""``torch.onnx.export`` keeps global state, so two threads must not export at once (the background runtime
+trials of :mod:`pose.runtime_tuning` export while the app builds its first runtime)."""
 
 
 class Forward(Protocol):
@@ -233,13 +237,14 @@ def cached_export_path(model: nn.Module, cache: Path) -> Path:
     graph = f"g{EXPORT_GRAPH_VERSION}"
     name = f"{model.spec.name}-{input_hw[0]}x{input_hw[1]}-{graph}-{weights_digest(model)}.onnx"
     path = cache / name
-    if path.is_file():
-        return path
-    logger.info("exporting %s to ONNX (once per weights; cached in %s)", model.spec.name, cache)
-    data = export_onnx(model, input_hw)
-    cache.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-    _prune(cache)
+    with _EXPORT_LOCK:
+        if path.is_file():
+            return path
+        logger.info("exporting %s to ONNX (once per weights; cached in %s)", model.spec.name, cache)
+        data = export_onnx(model, input_hw)
+        cache.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        temporary.replace(path)
+        _prune(cache)
     return path

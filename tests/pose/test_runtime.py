@@ -12,7 +12,7 @@ from random_models import RELATIVE_TOLERANCE, reference_outputs, relative_error
 from torch import nn
 
 from pose.estimator import TopDownEstimator
-from pose.runtime import OnnxForward, build_forward, resolve_runtime
+from pose.runtime import OnnxForward, build_forward, cached_export_path, resolve_runtime
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,24 @@ def test_an_estimator_closes_its_runtime_when_a_with_block_fails(reference, tmp_
         started = _new_threads(before, "onnx-")
         raise KeyError("boom")
     assert started and not any(thread.is_alive() for thread in started)
+
+
+def test_two_threads_exporting_the_same_model_at_once_both_get_it(reference, tmp_path) -> None:
+    """The background runtime trials export while the app builds its first runtime: torch's exporter keeps
+    global state, so concurrent exports failed ("GLOBALS.in_onnx_export must be False")."""
+    model, _, _ = reference
+    start, results, errors = threading.Barrier(2), [], []
+
+    def export() -> None:
+        start.wait()
+        try:
+            results.append(cached_export_path(model, tmp_path))
+        except Exception as error:  # recorded for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=export) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == [] and len(set(results)) == 1 and len(list(tmp_path.glob("*.onnx"))) == 1
