@@ -107,7 +107,7 @@ class PipelineWorker(QObject):
         self._fps_in, self._fps_out = RateMeter(), RateMeter()
         self._held: tuple[Frame, float] | None = None  # a read frame waiting until it is due
         self._last: Processed | None = None
-        self._announced: PipelineInfo | None = None
+        self._announced_runtime: object = None  # the estimator's runtime when the window was last told
         self._skipped = self._dropped = self._run_frames = 0
         self._exhausted = False  # the source returned its last frame
         self._timer = QTimer(self, singleShot=True, timeout=self._tick)
@@ -147,7 +147,7 @@ class PipelineWorker(QObject):
             info = self.session.configure(config)
         finally:
             self.busy.emit("")
-        self._announce(info, always=True)
+        self._announce(info)
         if self._state is State.PAUSED and self._last is not None:
             self._show(self.session.redraw(self._last), count=False)
 
@@ -311,19 +311,18 @@ class PipelineWorker(QObject):
             if self._state is State.PROCESSING:
                 self.progress.emit(processed.frame.index + 1, self.session.info.frame_count or 0)
         self._last = processed
-        if count:
-            self._announce(self.session.pipeline.describe())
+        if count and self.session.pipeline.estimator.runtime != self._announced_runtime:
+            self._announce(self.session.pipeline.describe())  # background trials swapped the pose runtime
         stats = LiveStats(self._fps_in.rate(now), self._fps_out.rate(now), self._skipped, self._dropped)
         display = DisplayFrame(qimage_from_bgr(processed.annotated), processed.result, stats)
         if self.frames.put(display):
             self.frame_ready.emit()
 
-    def _announce(self, info: PipelineInfo, always: bool = False) -> None:
-        """Tell the window what the pipeline runs with: after each (re)configuration, and when it changed
-        while frames flow (background runtime trials swap the pose runtime)."""
-        if always or info != self._announced:
-            self._announced = info
-            self.pipeline_ready.emit(info)
+    def _announce(self, info: PipelineInfo) -> None:
+        """Tell the window what the pipeline runs with (after each configuration, and when the pose runtime
+        changed while frames flow)."""
+        self._announced_runtime = self.session.pipeline.estimator.runtime
+        self.pipeline_ready.emit(info)
 
     def _at_end(self) -> None:
         self._timer.stop()
