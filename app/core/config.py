@@ -8,7 +8,10 @@ from here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pose.evaluation.score_thresholds import ScoreThresholds
 
 DEFAULT_MODEL = "edite_hrnet_s"
 DEFAULT_DETECT_EVERY = 10
@@ -16,6 +19,10 @@ DEFAULT_DETECT_EVERY = 10
 quarter, capped at 10 so that newcomers are found within a third of a second at 30 fps (people already
 followed are re-detected at once when lost). ``tests/benchmarks/bench_detect_interval.py`` measures the
 share."""
+FALLBACK_REDETECT_SCORE = 0.35
+"""``DetectorConfig.redetect_score`` for weights that record no measured thresholds."""
+FALLBACK_MIN_POSE_SCORE = 0.2
+"""``DetectorConfig.min_pose_score`` for weights that record no measured thresholds."""
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
@@ -66,10 +73,13 @@ class DetectorConfig:
             people it finds join this many frames later (:mod:`app.core.background_detection`), so the
             frame it was taken on is not held up; 0, or a lag not below ``detect_every``, runs it in line.
         redetect_score: re-detect on the next frame when a tracked person's mean keypoint score falls below
-            this value (or when a track is lost).
+            this value (or when a track is lost). None: the value measured for the weights when they were
+            shipped (:func:`app.core.weights.calibrated_score_thresholds`), else
+            :data:`FALLBACK_REDETECT_SCORE`.
         keypoint_box_padding: box derived from keypoints = their extent scaled by this factor (> 1 adds the
             head top and feet the keypoints do not reach).
         min_pose_score: people whose mean keypoint score is below this are discarded as false detections.
+            None: the value measured for the weights, else :data:`FALLBACK_MIN_POSE_SCORE`.
     """
 
     name: str = "auto"
@@ -79,14 +89,23 @@ class DetectorConfig:
     image_size: int | None = None
     detect_every: int = DEFAULT_DETECT_EVERY
     background_lag: int = 4
-    redetect_score: float = 0.35
+    redetect_score: float | None = None
     keypoint_box_padding: float = 1.25
-    min_pose_score: float = 0.2
+    min_pose_score: float | None = None
 
     def __post_init__(self) -> None:
         _check_range("DetectorConfig", "confidence", self.confidence, 0.0, 1.0)
-        _check_range("DetectorConfig", "redetect_score", self.redetect_score, 0.0, 1.0)
-        _check_range("DetectorConfig", "min_pose_score", self.min_pose_score, 0.0, 1.0)
+        for name in ("redetect_score", "min_pose_score"):
+            if getattr(self, name) is not None:
+                _check_range("DetectorConfig", name, getattr(self, name), 0.0, 1.0)
+
+    def score_thresholds(self, calibrated: ScoreThresholds | None) -> tuple[float, float]:
+        """``(redetect_score, min_pose_score)`` in use: each as set here, else the one ``calibrated`` for
+        the weights, else its fallback."""
+        redetect = calibrated.redetect if calibrated else FALLBACK_REDETECT_SCORE
+        min_pose = calibrated.min_pose if calibrated else FALLBACK_MIN_POSE_SCORE
+        return (redetect if self.redetect_score is None else self.redetect_score,
+                min_pose if self.min_pose_score is None else self.min_pose_score)
         if self.detect_every < 1:
             raise ValueError(f"DetectorConfig.detect_every must be >= 1, got {self.detect_every}")
         if self.background_lag < 0:

@@ -3,7 +3,8 @@
 ``Pipeline(config).process(frame)`` turns one :class:`Frame` into a :class:`FrameResult`; a run session
 drives a whole source into outputs (see :mod:`app.core.session`). Between detector runs each person's box is
 derived from their previous keypoints; the detector runs again at once when a tracked person's mean keypoint
-score drops below ``DetectorConfig.redetect_score``, when a track is lost, or when nobody is being followed.
+score drops below the re-detect threshold (``DetectorConfig.redetect_score``, by default the one measured for
+the weights), when a track is lost, or when nobody is being followed.
 A scheduled run while people are followed only looks for newcomers: it runs in the background and its new
 people join ``DetectorConfig.background_lag`` frames later (:mod:`app.core.background_detection`).
 """
@@ -26,6 +27,7 @@ from app.core.tracking.similarity import suppress_duplicate_poses
 from app.core.tracking.smoother import KeypointSmoother
 from app.core.tracking.tracker import Tracker
 from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo, SourceInfo
+from app.core.weights import calibrated_score_thresholds
 from pose.base import Closeable, Estimator
 from pose.geometry import boxes_from_keypoints
 from pose.skeleton import Skeleton
@@ -86,6 +88,8 @@ class Pipeline(Closeable):
             detector = _build_detector(self.config, estimator)
         self.detector = detector
         self._background = _background_for(detector, self.config)
+        self._calibrated = calibrated_score_thresholds(self._weights)
+        self._redetect_score, self._min_pose_score = self.config.detector.score_thresholds(self._calibrated)
         self.tracker = Tracker(self.config.tracker, self.skeleton)
         self.smoother = KeypointSmoother(self.config.smoother)
         self._followed: _Followed | None = None
@@ -111,6 +115,10 @@ class Pipeline(Closeable):
             detector_is_fallback=bool(detector.is_fallback),
             detector_notice=detector.notice,
             detect_every=self.config.detector.detect_every,
+            redetect_score=self._redetect_score,
+            min_pose_score=self._min_pose_score,
+            scores_from_weights=self._calibrated is not None and None in (
+                self.config.detector.redetect_score, self.config.detector.min_pose_score),
         )
 
     @property
@@ -150,7 +158,10 @@ class Pipeline(Closeable):
                 self.estimator.close()
             self._owns_estimator = True
         self.estimator, self.detector, self.config = estimator, detector, config
+        if weights != self._weights:
+            self._calibrated = calibrated_score_thresholds(weights)
         self._weights, self._weights_sha256 = weights, sha256
+        self._redetect_score, self._min_pose_score = config.detector.score_thresholds(self._calibrated)
         estimator.flip = config.model.flip
         if config.tracker != old.tracker or config.smoother != old.smoother:
             self.tracker = Tracker(config.tracker, self.skeleton)
@@ -218,7 +229,7 @@ class Pipeline(Closeable):
             not followable.all()
             or update.lost
             or not len(boxes)
-            or np.any(scores[shown].mean(axis=1) < self.config.detector.redetect_score)
+            or np.any(scores[shown].mean(axis=1) < self._redetect_score)
         )
         return FrameResult(
             frame_index=frame.index,
@@ -275,7 +286,7 @@ class Pipeline(Closeable):
 
     def _plausible(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Indices of people kept: a real pose (mean score high enough), each person once."""
-        candidates = np.flatnonzero(scores.mean(axis=1) >= self.config.detector.min_pose_score)
+        candidates = np.flatnonzero(scores.mean(axis=1) >= self._min_pose_score)
         unique = suppress_duplicate_poses(
             keypoints[candidates], scores[candidates], boxes[candidates], self.skeleton.oks_sigmas,
             threshold=DUPLICATE_OKS,

@@ -180,6 +180,10 @@ class PipelineInfo:
         detector_is_fallback: True when the offline fallback is in use.
         detector_notice: why a fallback was chosen, or None.
         detect_every: the detector runs every this many frames (1 = every frame).
+        redetect_score: a followed person whose mean keypoint score falls below this is re-detected.
+        min_pose_score: a detection whose mean keypoint score is below this is dropped.
+        scores_from_weights: whether the weights file supplied the two thresholds (measured for it when it
+            was shipped) where the settings leave them open.
     """
 
     model: str
@@ -196,6 +200,9 @@ class PipelineInfo:
     detector_is_fallback: bool
     detector_notice: str | None
     detect_every: int
+    redetect_score: float
+    min_pose_score: float
+    scores_from_weights: bool
 
     @property
     def runtime_text(self) -> str:
@@ -206,6 +213,13 @@ class PipelineInfo:
         if self.runtime_ms_per_crop is not None:
             return f"{self.runtime}, {self.runtime_ms_per_crop:.1f} ms per crop (the fastest on this CPU)"
         return self.runtime
+
+    @property
+    def score_thresholds_text(self) -> str:
+        """The two keypoint-score thresholds in one line, and where they come from."""
+        source = "measured for these weights" if self.scores_from_weights else "defaults"
+        return (f"re-detect below {self.redetect_score:.3g}, drop people below {self.min_pose_score:.3g} "
+                f"({source})")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pose.evaluation.score_thresholds import ScoreThresholds
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "weights"
 MANIFEST_NAME = "MANIFEST.json"
@@ -96,17 +101,41 @@ def resolve_weights(model_name: str, weights: str | None) -> tuple[str | None, t
         return str(path), None
 
 
+def calibrated_score_thresholds(path: str | os.PathLike[str] | None) -> ScoreThresholds | None:
+    """The keypoint-score thresholds measured for the weights file when it was shipped (see
+    :mod:`pose.evaluation.score_thresholds`), or None: no file, an unreadable one, or none recorded."""
+    from pose.evaluation.score_thresholds import ScoreThresholds
+    from pose.models import read_checkpoint_meta
+
+    if path is None:
+        return None
+    try:
+        recorded = read_checkpoint_meta(path).get(SCORE_THRESHOLDS_KEY)
+        return ScoreThresholds.from_dict(recorded) if isinstance(recorded, dict) else None
+    except (OSError, RuntimeError, ValueError, AttributeError, pickle.UnpicklingError):
+        log.warning("cannot read the score thresholds of '%s': the defaults apply", path)
+        return None
+
+
 SHIPPED_META_KEYS = ("model", "input_size", "heatmap_size", "num_keypoints", "skeleton", "epoch", "iteration")
+SCORE_THRESHOLDS_KEY = "score_thresholds"
+"""Checkpoint meta (and manifest) key of the keypoint-score thresholds measured for the weights."""
 
 
 def ship_weights(
-    checkpoint: Path, file_name: str, card: dict[str, Any], weights_dir: Path = WEIGHTS_DIR
+    checkpoint: Path,
+    file_name: str,
+    card: dict[str, Any],
+    score_thresholds: ScoreThresholds,
+    weights_dir: Path = WEIGHTS_DIR,
 ) -> dict[str, Any]:
     """Copy a training checkpoint into ``weights_dir`` as ``file_name`` and list it in the manifest.
 
     Only the state dict and the model's facts (:data:`SHIPPED_META_KEYS`) are kept, not the training config
-    with its local paths. The manifest entry is ``file``, ``model``, ``sha256``, ``input_size``, ``steps``
-    and then ``card`` (teacher, data, held-out AP, licence...); an entry for the same file is replaced.
+    with its local paths, plus the ``score_thresholds`` measured for these weights, which the app reads back
+    (:func:`calibrated_score_thresholds`). The manifest entry is ``file``, ``model``, ``sha256``,
+    ``input_size``, ``steps``, ``score_thresholds`` and then ``card`` (teacher, data, held-out AP,
+    licence...); an entry for the same file is replaced.
 
     Returns:
         The manifest entry.
@@ -117,6 +146,7 @@ def ship_weights(
 
     content = torch.load(checkpoint, map_location="cpu", weights_only=True)
     meta = {key: value for key, value in content["meta"].items() if key in SHIPPED_META_KEYS}
+    meta[SCORE_THRESHOLDS_KEY] = score_thresholds.to_dict()
     target = weights_dir / file_name
     weights_dir.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": content["state_dict"], "meta": meta}, target)
@@ -128,6 +158,7 @@ def ship_weights(
         "input_size": meta["input_size"],
         "steps": meta.get("iteration"),
         "epochs": meta.get("epoch"),
+        SCORE_THRESHOLDS_KEY: meta[SCORE_THRESHOLDS_KEY],
         **card,
     }
     entries = [item for item in read_manifest(weights_dir) if item["file"] != file_name] + [entry]

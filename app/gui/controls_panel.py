@@ -47,6 +47,9 @@ DETECTOR_SIZES = (
     (1280, "1280 px: finds small people"),
 )
 STRENGTH_STEPS = 100
+MEASURED_STEP = 0.05
+MEASURED_TEXT = "measured"
+"""What the minimum-pose-score box shows at its lowest step: the threshold measured for the weights."""
 UNTRAINED = " (no trained weights)"
 
 
@@ -60,6 +63,11 @@ def _combo(items: tuple[tuple[object, str], ...]) -> QComboBox:
 def _spin(low: float, high: float, step: float, tip: str) -> QDoubleSpinBox:
     return QDoubleSpinBox(minimum=low, maximum=high, singleStep=step, decimals=2, toolTip=tip,
                           keyboardTracking=False)
+
+
+def _measured_or(score: float) -> float | None:
+    """A score spin box's value; None where it shows :data:`MEASURED_TEXT` (below 0)."""
+    return None if score < 0 else score
 
 
 def _select(combo: QComboBox, value: object) -> None:
@@ -91,7 +99,10 @@ class ControlsPanel(QWidget):
         self.detect_every_spin = QSpinBox(minimum=1, maximum=30, keyboardTracking=False,
                                           toolTip="Run the detector every k frames; follow people by their "
                                                   "keypoints in between")
-        self.pose_score_spin = _spin(0.0, 1.0, 0.05, "People whose mean keypoint score is lower are dropped")
+        self.pose_score_spin = _spin(-MEASURED_STEP, 1.0, MEASURED_STEP,
+                                     "People whose mean keypoint score is lower are dropped; lowest: the "
+                                     "value measured for the weights")
+        self.pose_score_spin.setSpecialValueText(MEASURED_TEXT)
         self.smooth_check = QCheckBox("Kalman smoothing")
         self.strength_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=STRENGTH_STEPS,
                                        toolTip="0 follows the raw keypoints, 1 smooths most (more lag)")
@@ -153,7 +164,8 @@ class ControlsPanel(QWidget):
             _select(self.detector_size_combo, size)
             self.confidence_spin.setValue(config.detector.confidence)
             self.detect_every_spin.setValue(config.detector.detect_every)
-            self.pose_score_spin.setValue(config.detector.min_pose_score)
+            score = config.detector.min_pose_score
+            self.pose_score_spin.setValue(-MEASURED_STEP if score is None else score)
             self.smooth_check.setChecked(config.smoother.enabled)
             self.strength_slider.setValue(round(config.smoother.strength * STRENGTH_STEPS))
         finally:
@@ -171,7 +183,7 @@ class ControlsPanel(QWidget):
                              image_size=self.detector_size_combo.currentData() or None,
                              confidence=self.confidence_spin.value(),
                              detect_every=self.detect_every_spin.value(),
-                             min_pose_score=self.pose_score_spin.value()),
+                             min_pose_score=_measured_or(self.pose_score_spin.value())),
             smoother=replace(base.smoother, enabled=self.smooth_check.isChecked(),
                              strength=self.strength_slider.value() / STRENGTH_STEPS),
         )

@@ -25,6 +25,13 @@ from pose.evaluation import (
     rescore,
 )
 from pose.evaluation.pckh import pck, torso_sizes
+from pose.evaluation.score_thresholds import (
+    MIN_POSE_PERCENTILE,
+    REDETECT_PERCENTILE,
+    ScoreThresholds,
+    measure_score_thresholds,
+    thresholds_from_scores,
+)
 from pose.models.spec import ModelSpec
 from pose.skeleton import COCO
 
@@ -270,3 +277,22 @@ def test_keypoint_count_must_match_the_model(tmp_path):
     path.write_text(json.dumps(dataset))
     with pytest.raises(AnnotationError, match="16 keypoints"):
         evaluate(_estimator(), path, TINY, progress=False)
+
+
+def test_score_thresholds_are_low_percentiles_of_real_peoples_mean_scores():
+    scores = np.linspace(0.0, 1.0, 101)  # the p-th percentile is p / 100
+    thresholds = thresholds_from_scores(scores)
+    assert (thresholds.redetect, thresholds.min_pose, thresholds.people) == (
+        REDETECT_PERCENTILE / 100, MIN_POSE_PERCENTILE / 100, 101)
+    assert ScoreThresholds.from_dict(thresholds.to_dict()) == thresholds
+    with pytest.raises(ValueError, match="no people"):
+        thresholds_from_scores(np.zeros(0))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ScoreThresholds.from_dict({"redetect": 0.3, "min_pose": -0.1, "people": 4})
+    with pytest.raises(ValueError, match="'people'"):
+        ScoreThresholds.from_dict({"redetect": 0.3, "min_pose": 0.1})
+
+
+def test_score_thresholds_are_measured_on_every_labelled_person():
+    thresholds = measure_score_thresholds(_estimator(), TINY_ANN, TINY)
+    assert thresholds.people == 5 and 0.0 < thresholds.min_pose <= thresholds.redetect <= 1.0

@@ -92,17 +92,21 @@ class GivenBoxes:
 
 def our_runner(
     estimator, detector, scene: Scene, detect_every: int, background_lag: int | None = None,
+    weights: str | None = None,
 ) -> Callable[[], FrameRunner]:
     """Runner factory for :class:`app.core.pipeline.Pipeline` with the app's default settings (detect,
     pose, track, smooth; no drawing) but ``detect_every`` and ``background_lag`` (None: the default).
-    Every runner's pipeline shares ``estimator`` and ``detector``; closing a runner leaves them open."""
-    from app.core.config import DetectorConfig, PipelineConfig
+    ``weights`` names the file the estimator was loaded from, whose measured score thresholds the pipeline
+    then uses as the app does. Every runner's pipeline shares ``estimator`` and ``detector``; closing a
+    runner leaves them open."""
+    from app.core.config import DetectorConfig, ModelConfig, PipelineConfig
     from app.core.pipeline import Pipeline
     from app.core.types import Frame
 
     boxes = GivenBoxes(detector, scene)
     lag = DetectorConfig.background_lag if background_lag is None else background_lag
-    config = PipelineConfig(detector=DetectorConfig(detect_every=detect_every, background_lag=lag))
+    config = PipelineConfig(model=ModelConfig(weights=weights),
+                            detector=DetectorConfig(detect_every=detect_every, background_lag=lag))
 
     def make() -> FrameRunner:
         pipeline = Pipeline(config, estimator=estimator, detector=boxes)

@@ -240,7 +240,7 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     from pose.estimator import TopDownEstimator
     from pose.runtime import select_runtime
 
-    models, unavailable = _trained_models(options)
+    models, weights_files, unavailable = _trained_models(options)
     options = replace(options, models=tuple(models))
     timed = timed_frames(options)
     scenes = {people: compose_scene(people, WARMUP_FRAMES + timed) for people in options.people}
@@ -263,7 +263,7 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     report(f"end-to-end per frame, 1280x720, {timed} timed frames x {options.repeats} passes "
            "(detect + pose + track + smooth; no drawing); detect%: frames on which the detector ran before "
            "posing (the pipeline re-detects when it cannot follow someone: a mean keypoint score under "
-           f"{DetectorConfig.redetect_score})")
+           "the threshold measured for the weights)")
     report(f"{'system':<32} {'settings':<28} {'people':>6} {'ms/frame':>9} {'fps':>7} {'detect%':>8}  "
            "mean ms per stage")
     rows: list[Row] = []
@@ -275,7 +275,8 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
                 estimator.warm_up(max(people_counts))  # no first-call or background costs in the timing
                 for people in people_counts:
                     scene = scenes[people]
-                    runner = our_runner(estimator, detector, scene, every, options.background_lag)
+                    runner = our_runner(estimator, detector, scene, every, options.background_lag,
+                                        weights_files[name])
                     timing = time_scene(runner, scene, options.repeats, WARMUP_FRAMES)
                     rows.append(_row("ours", scene, timing, model=name, flip=flip, detect_every=every))
                     report(_describe(rows[-1]))
@@ -306,9 +307,12 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     return summary
 
 
-def _trained_models(options: BenchOptions) -> tuple[dict[str, nn.Module], dict[str, str]]:
+def _trained_models(
+    options: BenchOptions,
+) -> tuple[dict[str, nn.Module], dict[str, str], dict[str, str]]:
     """Each of ``options.models`` that has weights (``options.weights``, else the shipped file), built at
-    the input size the app would run it at; and, per model without weights, why it is left out.
+    the input size the app would run it at; the weights file of each; and, per model without weights, why
+    it is left out.
 
     Raises:
         ValueError: none of the models has weights.
@@ -316,17 +320,18 @@ def _trained_models(options: BenchOptions) -> tuple[dict[str, nn.Module], dict[s
     from app.core.weights import resolve_weights
     from pose.models.registry import create_model
 
-    models, unavailable = {}, {}
+    models, files, unavailable = {}, {}, {}
     for name in options.models:
         path, input_size = resolve_weights(name, options.weights.get(name))
         if path is None:
             unavailable[f"ours {name}"] = f"no trained weights ship for {name}: pass --weights {name}=FILE"
         else:
             models[name] = create_model(name, weights=path, input_size=input_size)
+            files[name] = path
     if not models:
         raise ValueError(f"none of --models {' '.join(options.models)} has trained weights: "
                          "pass --weights MODEL=FILE")
-    return models, unavailable
+    return models, files, unavailable
 
 
 def _fps(rows: list[Row], system: str, people: int, **details: object) -> float | None:

@@ -258,11 +258,17 @@ def _train(args: argparse.Namespace) -> None:
 
 def _ship(args: argparse.Namespace) -> None:
     """Score the run's final weights on the sets that judge it (as ``main.py eval`` does) and ship them with
-    their model card. The final epoch, not ``best.pt``: the validation set selected ``best.pt``, so its
-    score would be optimistic."""
+    their model card and the keypoint-score thresholds measured on the first of those sets
+    (:mod:`pose.evaluation.score_thresholds`). The final epoch, not ``best.pt``: the validation set selected
+    ``best.pt``, so its score would be optimistic."""
     from app.core.weights import ship_weights
     from pose.estimator import TopDownEstimator
     from pose.evaluation import evaluate
+    from pose.evaluation.score_thresholds import (
+        MIN_POSE_PERCENTILE,
+        REDETECT_PERCENTILE,
+        measure_score_thresholds,
+    )
     from pose.models.registry import create_model
 
     final = _final_weights(_run_dir(args))
@@ -280,8 +286,14 @@ def _ship(args: argparse.Namespace) -> None:
         }
         print(f"{name}: AP {report.stats['AP']:.3f} ({metric})")
     card["licence"] = WEIGHTS_LICENCE[args.teacher]
-    entry = ship_weights(final, args.ship, card)
-    print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps)")
+    name, _, labels, images = _scored_sets(args, dataset)[0]
+    thresholds = measure_score_thresholds(estimator, labels, images)
+    card["score_thresholds_from"] = (f"the '{name}' set: {thresholds.people} people; re-detect below the "
+                                     f"{REDETECT_PERCENTILE:g}th, drop below the {MIN_POSE_PERCENTILE:g}th "
+                                     "percentile of their mean keypoint scores")
+    entry = ship_weights(final, args.ship, card, thresholds)
+    print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps); score "
+          f"thresholds: re-detect below {thresholds.redetect}, drop below {thresholds.min_pose}")
 
 
 def _scored_sets(args: argparse.Namespace, dataset: dict) -> list[tuple[str, str, Path, Path]]:

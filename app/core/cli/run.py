@@ -15,7 +15,7 @@ from app.core.cli.arg_types import (
 )
 from app.core.cli.info import add_runtime_argument
 from app.core.cli.trust_flag import add_trust_weights
-from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, DetectorConfig
+from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, FALLBACK_MIN_POSE_SCORE, DetectorConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,10 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="while people are followed, a scheduled detection runs in the background and "
                              "newcomers join L frames later (default "
                              f"{DetectorConfig.background_lag}; 0 = on the frame itself, holding it up)")
-    parser.add_argument("--min-pose-score", type=float_in_range(0.0, 1.0),
-                        default=DetectorConfig.min_pose_score, metavar="S",
+    parser.add_argument("--min-pose-score", type=float_in_range(0.0, 1.0), metavar="S",
                         help="drop people whose mean keypoint score is below S, as false detections "
-                             f"(default {DetectorConfig.min_pose_score})")
+                             "(default: the value measured for the weights when they were shipped, else "
+                             f"{FALLBACK_MIN_POSE_SCORE})")
     parser.add_argument("--threads", type=int_in_range(1, max_threads()), metavar="N",
                         help="CPU threads for the models, 1 to 4 per core (default: PyTorch's choice; "
                              "1 suits a busy CPU)")
@@ -244,6 +244,7 @@ def _print_setup(pipeline: Pipeline, source_info: SourceInfo) -> None:
     print(f"pose runtime: {info.runtime_text}")
     fallback = " [offline fallback]" if info.detector_is_fallback else ""
     print(f"detector: {info.detector_description}{fallback}, every {info.detect_every} frame(s)")
+    print(f"keypoint scores: {info.score_thresholds_text}")
 
 
 def _print_summary(summary: RunSummary) -> None:

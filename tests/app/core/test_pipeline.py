@@ -16,8 +16,11 @@ from scripted_people import (
     walking,
 )
 
-from app.core.config import DetectorConfig, PipelineConfig, SmootherConfig
+from app.core.config import DetectorConfig, ModelConfig, PipelineConfig, SmootherConfig
 from app.core.pipeline import Pipeline
+from pose.evaluation.score_thresholds import ScoreThresholds
+from pose.models.checkpoint import save_checkpoint
+from pose.models.registry import create_model
 
 
 def _pipeline(scene: Scene, k: int = 3, noise_px: float = 1.0, **config) -> tuple[Pipeline, ScriptedDetector]:
@@ -64,6 +67,33 @@ def test_low_keypoint_scores_trigger_detection_on_the_next_frame():
     scene = _two_walkers(score=lambda t: 0.3 if abs(t - 0.4) < 1e-9 else 0.9)  # weak at frame 4 only
     pipeline, _ = _pipeline(scene, k=6)
     assert _detected_frames(pipeline, scene, 12) == [0, 5, 11]
+
+
+def _weights_measured_at(path, redetect: float, min_pose: float) -> str:
+    meta = {"score_thresholds": ScoreThresholds(redetect, min_pose, people=500).to_dict()}
+    return str(save_checkpoint(create_model("edite_hrnet_tiny"), path, meta))
+
+
+def test_the_weights_measured_thresholds_decide_re_detection_unless_set(tmp_path):
+    scene = _two_walkers(score=lambda t: 0.3)  # B always scores 0.3: weak for the 0.35 fallback
+    assert _detected_frames(_pipeline(scene, k=4)[0], scene, 8) == list(range(8))
+    weights = _weights_measured_at(tmp_path / "w.pth", redetect=0.25, min_pose=0.1)
+    measured = _pipeline(scene, k=4, model=ModelConfig(weights=weights))[0]
+    assert _detected_frames(measured, scene, 8) == [0, 4]
+    info = measured.describe()
+    assert (info.redetect_score, info.min_pose_score, info.scores_from_weights) == (0.25, 0.1, True)
+    assert "measured for these weights" in info.score_thresholds_text
+    overridden = _pipeline(scene, k=4, model=ModelConfig(weights=weights))[0]
+    overridden.reconfigure(replace(overridden.config, detector=replace(overridden.config.detector,
+                                                                       redetect_score=0.5)))
+    assert _detected_frames(overridden, scene, 8) == list(range(8))
+
+
+def test_people_under_the_measured_min_pose_score_are_dropped(tmp_path):
+    scene = _two_walkers(score=lambda t: 0.3)
+    weights = _weights_measured_at(tmp_path / "w.pth", redetect=0.2, min_pose=0.4)
+    pipeline = _pipeline(scene, k=4, model=ModelConfig(weights=weights))[0]
+    assert [len(pipeline.process(frame).track_ids) for frame in scene.frames(3)] == [1, 1, 1]
 
 
 def test_lost_track_triggers_detection_on_the_next_frame():

@@ -9,11 +9,13 @@ from support import REPO_ROOT
 
 from app.core.weights import (
     WeightsManifestError,
+    calibrated_score_thresholds,
     checkpoint_input_size,
     default_weights,
     read_manifest,
     resolve_weights,
 )
+from pose.evaluation.score_thresholds import ScoreThresholds
 from pose.models.checkpoint import file_sha256, save_checkpoint
 from pose.models.registry import create_model
 
@@ -72,13 +74,25 @@ def test_ship_weights_keeps_only_model_facts_and_lists_the_file(tmp_path):
     run = save_checkpoint(model, tmp_path / "run" / "best.pt",
                           {"iteration": 42, "epoch": 3, "config": {"data": {"root": "/local/path"}}})
     shipped_dir = tmp_path / "weights"
-    entry = ship_weights(run, "tiny.pth", {"teacher": "fake", "licence": "test"}, shipped_dir)
+    thresholds = ScoreThresholds(redetect=0.23, min_pose=0.17, people=500)
+    entry = ship_weights(run, "tiny.pth", {"teacher": "fake", "licence": "test"}, thresholds, shipped_dir)
     assert (entry["model"], entry["steps"], entry["input_size"], entry["teacher"]) == (
         "edite_hrnet_tiny", 42, [128, 96], "fake")
+    assert entry["score_thresholds"] == {"redetect": 0.23, "min_pose": 0.17, "people": 500}
     assert default_weights("edite_hrnet_tiny", shipped_dir) == shipped_dir / "tiny.pth"
     assert "config" not in torch.load(shipped_dir / "tiny.pth", weights_only=True)["meta"]
-    ship_weights(run, "tiny.pth", {"teacher": "again"}, shipped_dir)
+    assert calibrated_score_thresholds(shipped_dir / "tiny.pth") == thresholds  # the file carries them
+    ship_weights(run, "tiny.pth", {"teacher": "again"}, thresholds, shipped_dir)
     assert [item["teacher"] for item in read_manifest(shipped_dir)] == ["again"]
+
+
+def test_weights_without_recorded_thresholds_or_no_file_have_none(tmp_path):
+    plain = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "plain.pth")
+    assert calibrated_score_thresholds(plain) is None
+    assert calibrated_score_thresholds(None) is None
+    broken = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "broken.pth",
+                             {"score_thresholds": {"redetect": 2.0, "min_pose": 0.1, "people": 3}})
+    assert calibrated_score_thresholds(broken) is None  # out of range: the defaults apply
 
 
 # -- no weights path of run, eval, bench or the GUI's session runs a stranger's pickle ----------------------

@@ -6,7 +6,7 @@ import torch
 from gui_support import READY_TIMEOUT_MS, open_paused
 
 from app.core.config import DetectorConfig, PipelineConfig
-from app.gui.controls_panel import UNTRAINED, ControlsPanel
+from app.gui.controls_panel import MEASURED_TEXT, UNTRAINED, ControlsPanel
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
 
@@ -112,3 +112,17 @@ def test_a_detector_size_set_outside_the_list_is_shown_and_kept(qtbot):
     assert panel.config().detector.image_size == 800
     panel.set_config(PipelineConfig())
     assert panel.config().detector.image_size is None
+
+
+def test_the_min_pose_score_box_offers_the_weights_measured_value_and_a_set_one(qtbot):
+    panel = ControlsPanel()
+    qtbot.addWidget(panel)
+    panel.set_config(PipelineConfig())  # by default: the value measured for the weights
+    assert panel.pose_score_spin.text() == MEASURED_TEXT
+    assert panel.config().detector.min_pose_score is None
+    panel.pose_score_spin.stepUp()
+    assert panel.config().detector.min_pose_score == 0.0  # keep everybody, a real setting
+    panel.set_config(PipelineConfig(detector=DetectorConfig(min_pose_score=0.3)))
+    assert panel.config().detector.min_pose_score == 0.3
+    panel.pose_score_spin.setValue(panel.pose_score_spin.minimum())
+    assert panel.config().detector.min_pose_score is None

@@ -113,6 +113,7 @@ def _info(notice: str | None) -> PipelineInfo:
         runtime="onnx", runtime_ms_per_crop=None, runtime_tuning=True,
         detector="yolo", detector_description="YOLO yolo11n-pose.pt person boxes at 1280 px (cpu)",
         detector_is_fallback=False, detector_notice=notice, detect_every=10,
+        redetect_score=0.35, min_pose_score=0.2, scores_from_weights=False,
     )
 
 

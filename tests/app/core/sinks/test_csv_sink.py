@@ -161,7 +161,8 @@ def _run_info(fps: float | None) -> RunInfo:
     pipeline = PipelineInfo(model="m", weights=None, weights_sha256=None, device="cpu", flip=True, half=False,
                             runtime="onnx", runtime_ms_per_crop=4.5, runtime_tuning=False,
                             detector="d", detector_description="d", detector_is_fallback=False,
-                            detector_notice=None, detect_every=1)
+                            detector_notice=None, detect_every=1, redetect_score=0.35,
+                            min_pose_score=0.2, scores_from_weights=False)
     return RunInfo(source=source, pipeline=pipeline)
 
 
