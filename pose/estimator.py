@@ -101,7 +101,7 @@ class TopDownEstimator(Closeable):
             from pose.runtime_tuning import BackgroundTuning
 
             self._runtime = RuntimeInfo(resolve_runtime("auto", self._device), tuning=True)
-            self._tuning = BackgroundTuning(model, self._build_forward)
+            self._tuning = BackgroundTuning(model, self._build_forward, self._runtime.name)
         else:
             self._runtime = select_runtime(model, runtime, self._device)
         self._forward_fn = self._build_forward(model, self._runtime.name)
@@ -188,8 +188,9 @@ class TopDownEstimator(Closeable):
             self._runtime = RuntimeInfo(self._runtime.name)
             return
         choice, forward = tuned
-        self._forward_fn, previous = forward, self._forward_fn
-        previous.close()
+        if forward is not None:  # None: the first guess won and keeps running
+            self._forward_fn, previous = forward, self._forward_fn
+            previous.close()
         self._runtime = RuntimeInfo(choice.runtime, choice.ms_per_crop)
         logger.info("pose runtime: %s, %.1f ms per crop on this CPU (timed in the background)",
                     choice.runtime, choice.ms_per_crop)

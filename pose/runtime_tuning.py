@@ -35,18 +35,22 @@ class BackgroundTuning(Closeable):
     Args:
         model: eval-mode float32 CPU pose model; copied, so the caller may go on using it.
         build: makes the winner's forward pass from the copy.
+        running: the runtime the caller already serves frames with: when it wins, nothing is built (the
+            caller keeps its forward pass).
         tune: picks the runtime (default :func:`pose.runtime_autotune.autotune`).
 
     :meth:`close` before the thread ends closes its forward pass as soon as it is built; the trials
     themselves run to their end (they are not interruptible), on a daemon thread that never blocks exit.
     """
 
-    def __init__(self, model: nn.Module, build: ForwardBuilder, tune: Tuner | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, build: ForwardBuilder, running: str, tune: Tuner | None = None
+    ) -> None:
         self._model = copy.deepcopy(model)
-        self._build, self._tune = build, tune or autotune
+        self._build, self._running, self._tune = build, running, tune or autotune
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self._ready: tuple[Choice, Forward] | None = None
+        self._ready: tuple[Choice, Forward | None] | None = None
         self.error: str | None = None
         """Why the trials failed (one line), or None."""
         self._thread = threading.Thread(target=self._run, name="pose-runtime-trials", daemon=True)
@@ -61,9 +65,9 @@ class BackgroundTuning(Closeable):
         """Block until the thread is done (True) or ``timeout_s`` passed (False)."""
         return self._done.wait(timeout_s)
 
-    def take(self) -> tuple[Choice, Forward] | None:
-        """The choice and its built forward pass, handed over once when ready (the caller then owns the
-        forward pass), else None."""
+    def take(self) -> tuple[Choice, Forward | None] | None:
+        """The choice and its built forward pass (None when the caller's own runtime won), handed over once
+        when ready (the caller then owns the forward pass), else None."""
         with self._lock:
             ready, self._ready = self._ready, None
         return ready
@@ -71,14 +75,15 @@ class BackgroundTuning(Closeable):
     def _run(self) -> None:
         try:
             choice = self._tune(self._model)
-            forward = self._build(self._model, choice.runtime)
+            forward = None if choice.runtime == self._running else self._build(self._model, choice.runtime)
         except Exception as error:  # the estimator keeps its first guess; the reason is logged
             self.error = " ".join(f"{type(error).__name__}: {error}".split())
             logger.warning("timing the pose runtimes failed, keeping the first guess: %s", self.error)
         else:
             with self._lock:
                 if self.closed:
-                    forward.close()
+                    if forward is not None:
+                        forward.close()
                 else:
                     self._ready = choice, forward
         finally:
@@ -87,5 +92,5 @@ class BackgroundTuning(Closeable):
 
     def _close(self) -> None:
         ready = self.take()
-        if ready is not None:
+        if ready is not None and ready[1] is not None:
             ready[1].close()

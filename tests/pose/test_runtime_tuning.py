@@ -48,7 +48,7 @@ def test_the_winner_is_built_from_a_copy_and_handed_over_once(tiny):
         tuned_models.append(model)
         return _choice("openvino-bf16", 2.5)
 
-    tuning = BackgroundTuning(tiny, lambda model, runtime: RecordedForward(runtime), tune)
+    tuning = BackgroundTuning(tiny, lambda model, runtime: RecordedForward(runtime), "onnx", tune)
     assert tuning.wait(WAIT_S) and not tuning.running
     choice, forward = tuning.take()
     assert choice.runtime == forward.runtime == "openvino-bf16"
@@ -58,11 +58,19 @@ def test_the_winner_is_built_from_a_copy_and_handed_over_once(tiny):
     assert not forward.closed  # handed over: the caller owns it now
 
 
+def test_when_the_running_runtime_wins_nothing_is_built(tiny):
+    built = []
+    tuning = BackgroundTuning(tiny, lambda model, runtime: built.append(runtime), "onnx",
+                              lambda model: _choice("onnx", 3.0))
+    assert tuning.wait(WAIT_S)
+    assert tuning.take() == (_choice("onnx", 3.0), None) and built == []
+
+
 def test_failed_trials_say_why_and_hand_over_nothing(tiny):
     def tune(model):
         raise ValueError("no pose runtime passed the trials")
 
-    tuning = BackgroundTuning(tiny, lambda model, runtime: RecordedForward(runtime), tune)
+    tuning = BackgroundTuning(tiny, lambda model, runtime: RecordedForward(runtime), "onnx", tune)
     assert tuning.wait(WAIT_S)
     assert tuning.take() is None and tuning.error == "ValueError: no pose runtime passed the trials"
 
@@ -78,7 +86,7 @@ def test_closing_during_the_trials_closes_the_winner_when_it_is_built(tiny):
         built.append(RecordedForward(runtime))
         return built[-1]
 
-    tuning = BackgroundTuning(tiny, build, tune)
+    tuning = BackgroundTuning(tiny, build, "onnx", tune)
     tuning.close()
     release.set()
     assert tuning.wait(WAIT_S)
@@ -123,6 +131,17 @@ def test_the_estimator_runs_at_once_on_a_guess_then_takes_the_timed_winner_over(
         second = estimator(image, boxes)
         assert estimator.runtime == RuntimeInfo("torch", 1.5)
     np.testing.assert_allclose(second.keypoints, first.keypoints, atol=0.5)
+
+
+def test_the_estimator_keeps_its_first_guess_running_when_it_wins(tiny, recorded_tunings, monkeypatch):
+    guess = resolve_runtime("auto", torch.device("cpu"))
+    monkeypatch.setattr(runtime_tuning, "autotune", lambda model: _choice(guess, 4.0))
+    image, boxes = _people_image()
+    with _background_estimator(tiny) as estimator:
+        running = estimator._forward_fn
+        assert recorded_tunings[0].wait(WAIT_S)
+        estimator(image, boxes)
+        assert estimator.runtime == RuntimeInfo(guess, 4.0) and estimator._forward_fn is running
 
 
 def test_the_estimator_keeps_its_guess_when_the_trials_fail(tiny, recorded_tunings, monkeypatch):

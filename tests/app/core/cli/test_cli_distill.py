@@ -115,7 +115,8 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert "LSPET" in entry["licence"] and "AGPL-3.0" in entry["licence"]
     measured = calibrated_score_thresholds(shipped / "tiny.pth")  # on the validation split's people
     validation = json.loads((out / "annotations" / "val.json").read_text())
-    assert measured.people == len(validation["annotations"]) and entry["score_thresholds"] == measured.to_dict()
+    assert measured.people == len(validation["annotations"])
+    assert entry["score_thresholds"] == measured.to_dict()
     assert 0.0 <= measured.min_pose <= measured.redetect <= 1.0
     packed = json.loads((tmp_path / "packed" / "train.json").read_text())  # one 80x80 image per person
     assert len(packed["images"]) == len(train["annotations"]) and packed["images"][0]["height"] == 80
