@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+from pose import LOG_FORMAT
+
 THREAD_ENVIRONMENT = {
     "GOMP_SPINCOUNT": "10000",
     "OPENBLAS_NUM_THREADS": "1",
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
     )
     return int(args.handler(args) or 0)
 

@@ -29,7 +29,8 @@ from tqdm import tqdm
 
 from pose.estimator import resolve_device
 from pose.models.checkpoint import save_checkpoint
-from pose.train.config import TrainConfig
+from pose.train.config import ConfigError, TrainConfig
+from pose.train.data_parallel import ALONE, Group, StopFlag, train_in_processes
 from pose.train.datasets import DatasetError, load_person_samples
 from pose.train.loader import TopDownTrainingSet, build_train_loader
 from pose.train.loss import JointsMSELoss
@@ -114,16 +115,30 @@ def train_step(
 
 
 def train(config: TrainConfig, options: RunOptions) -> TrainResult:
-    """Train as ``config`` says; see the module docstring for the files written.
+    """Train as ``config`` says; see the module docstring for the files written. With ``[train] processes``
+    above 1 the run is shared out over that many CPU processes (:mod:`pose.train.data_parallel`).
 
     Raises:
         DatasetError, ConfigError, FileNotFoundError, ValueError: unusable data, config or resume state;
         the message names what is wrong.
+        RuntimeError: one of several processes failed (its error ends the message).
     """
     check_data_paths(config)
+    if config.train.processes > 1:
+        if resolve_device(options.device).type != "cpu":
+            raise ConfigError("[train] processes > 1 shares a run over CPU processes: use --device cpu, "
+                              "or processes = 1 on a GPU")
+        return train_in_processes(config, options, run_process)
+    with stop_on_ctrl_c() as stop:
+        return run_process(config, options, ALONE, stop)
+
+
+def run_process(config: TrainConfig, options: RunOptions, group: Group, stop: StopFlag) -> TrainResult:
+    """This process's part of the run (all of it when it runs alone), stopping between steps once ``stop``
+    is set."""
     device = resolve_device(options.device)
     with _algorithms(config.train.deterministic, device), _threads(config.train.threads):
-        return _Run(config, options, device).execute()
+        return _Run(config, options, device, group).execute(stop)
 
 
 def check_data_paths(config: TrainConfig) -> None:
@@ -147,8 +162,8 @@ def check_data_paths(config: TrainConfig) -> None:
 class _Run:
     """The objects of one run and the loop over them."""
 
-    def __init__(self, config: TrainConfig, options: RunOptions, device: torch.device) -> None:
-        self.config, self.options, self.device = config, options, device
+    def __init__(self, config: TrainConfig, options: RunOptions, device: torch.device, group: Group) -> None:
+        self.config, self.options, self.device, self.group = config, options, device, group
         self.out_dir = options.out_dir
         run = config.train
         torch.manual_seed(run.seed)
@@ -162,7 +177,8 @@ class _Run:
         )
         dataset = TopDownTrainingSet(samples, spec, spec.skeleton, augment, run.seed)
         self.loader, self.sampler = build_train_loader(
-            dataset, run.batch_size, run.workers, run.seed, pin_memory=device.type == "cuda"
+            dataset, run.batch_size, run.workers, run.seed, pin_memory=device.type == "cuda",
+            share=group.rank, shares=group.size,
         )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
         self.scheduler = build_scheduler(self.optimizer, self.sampler.batches_per_epoch, config.optim)
@@ -178,56 +194,64 @@ class _Run:
             self.progress, stored = load_state(
                 self.out_dir / LAST_STATE, self.model, self.optimizer, self.scheduler, self.scaler
             )
-            _warn_config_changes(stored, config.to_dict())
-            log.info("resumed at epoch %d, batch %d (iteration %d)", *self._position())
-        log.info(
-            "%s on %s: %d persons, %d iterations per epoch, %d epochs, AMP %s",
-            spec.name, device, len(samples), self.sampler.batches_per_epoch, config.optim.epochs,
-            "on" if self.scaler.is_enabled() else "off",
-        )
+            if group.is_main:
+                _warn_config_changes(stored, config.to_dict())
+                log.info("resumed at epoch %d, batch %d (iteration %d)", *self._position())
+        self.stepped = group.wrap(self.model)  # what the step calls: gradients averaged over the processes
+        if group.is_main:
+            share = self.sampler.share_size
+            shared = f", {group.size} processes of {share} images a step" if group.size > 1 else ""
+            log.info(
+                "%s on %s: %d persons, %d iterations per epoch, %d epochs, AMP %s%s",
+                spec.name, device, len(samples), self.sampler.batches_per_epoch, config.optim.epochs,
+                "on" if self.scaler.is_enabled() else "off", shared,
+            )
 
-    def execute(self) -> TrainResult:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        config_file = self.out_dir / "config.json"
-        config_file.write_text(json.dumps(self.config.to_dict(), indent=2), encoding="utf-8")
-        logger = ScalarLogger(self.out_dir, tensorboard=self.options.tensorboard)
-        with logger as scalars, _stop_on_ctrl_c() as stop:
+    def execute(self, stop: StopFlag) -> TrainResult:
+        if self.group.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            config_file = self.out_dir / "config.json"
+            config_file.write_text(json.dumps(self.config.to_dict(), indent=2), encoding="utf-8")
+        logger = ScalarLogger(self.out_dir, self.options.tensorboard) if self.group.is_main else _Unlogged()
+        with logger as scalars:
             while self.progress.epoch < self.config.optim.epochs and not self._should_stop(stop):
                 self._train_epoch(scalars, stop)
                 if self.progress.batch == 0:  # the epoch ran to its end
                     self._end_epoch(scalars)
-            if stop.is_set():
+            if self.group.any(stop.is_set()):
                 self._save_state()
-                log.warning("interrupted: state saved in %s; continue with --resume", self.out_dir)
+                if self.group.is_main:
+                    log.warning("interrupted: state saved in %s; continue with --resume", self.out_dir)
                 raise KeyboardInterrupt
             if self._validated_at != self.progress.iteration:  # stopped by max_steps or nothing to train
                 self._validate(scalars)
             if self._saved_at != self.progress.iteration:
                 self._save_state()
+        self.group.check_in_step(self.model)
         done = self.progress
         return TrainResult(self.out_dir, done.epoch, done.iteration, self.metrics, done.best_metric)
 
-    def _train_epoch(self, scalars: ScalarLogger, stop: threading.Event) -> None:
+    def _train_epoch(self, scalars: ScalarLogger, stop: StopFlag) -> None:
         progress, run = self.progress, self.config.train
         self.sampler.set_epoch(progress.epoch, start_batch=progress.batch)
         bar = tqdm(
             desc=f"epoch {progress.epoch + 1}/{self.config.optim.epochs}",
             initial=progress.batch, total=self.sampler.batches_per_epoch,
-            disable=not self.options.progress, unit="it", dynamic_ncols=True,
+            disable=not (self.options.progress and self.group.is_main), unit="it", dynamic_ncols=True,
         )
         loss_sum, steps, images, started = torch.zeros((), device=self.device), 0, 0, time.perf_counter()
         for batch in self.loader:
-            loss_sum += train_step(self.model, batch, self.loss_fn, self.optimizer, self.scaler)
+            loss_sum += train_step(self.stepped, batch, self.loss_fn, self.optimizer, self.scaler)
             lr = self.optimizer.param_groups[0]["lr"]
             self.scheduler.step()
             progress.iteration += 1
             progress.batch += 1
             bar.update()
-            steps, images = steps + 1, images + len(batch["image"])
+            steps, images = steps + 1, images + len(batch["image"]) * self.group.size
             stopping = self._should_stop(stop)
             if steps == run.log_interval or progress.batch >= self.sampler.batches_per_epoch or stopping:
                 elapsed = time.perf_counter() - started
-                loss = float(loss_sum) / steps
+                loss = float(self.group.mean(loss_sum)) / steps
                 scalars.log(progress.iteration, progress.epoch, {
                     "train/loss": loss, "train/lr": lr, "train/images_per_s": images / elapsed,
                 })
@@ -245,14 +269,19 @@ class _Run:
         last_epoch = epoch == self.config.optim.epochs
         if last_epoch or (run.val_interval > 0 and epoch % run.val_interval == 0):
             self._validate(scalars)
-        if run.checkpoint_interval > 0 and epoch % run.checkpoint_interval == 0:
+        if run.checkpoint_interval > 0 and epoch % run.checkpoint_interval == 0 and self.group.is_main:
             save_checkpoint(self.model, self.out_dir / f"epoch_{epoch:03d}.pt", self._meta())
         if run.state_interval > 0 and epoch % run.state_interval == 0:
             self._save_state()
 
     def _validate(self, scalars: ScalarLogger) -> None:
-        self.metrics = validate(self.model, self.config, self.device)
+        """Validate in the main process (the others wait) and keep ``best.pt``."""
         self._validated_at = self.progress.iteration
+        if not self.group.is_main:
+            self.group.barrier()
+            return
+        self.metrics = validate(self.model, self.config, self.device)
+        self.group.barrier()
         progress = self.progress
         scalars.log(progress.iteration, progress.epoch, {f"val/{k}": v for k, v in self.metrics.items()})
         value = self.metrics[self.primary]
@@ -264,6 +293,8 @@ class _Run:
 
     def _save_state(self) -> None:
         self._saved_at = self.progress.iteration
+        if not self.group.is_main:
+            return
         save_state(
             self.out_dir / LAST_STATE, self.model, self.optimizer, self.scheduler, self.scaler,
             self.progress, self.config.to_dict(),
@@ -281,14 +312,28 @@ class _Run:
     def _position(self) -> tuple[int, int, int]:
         return self.progress.epoch, self.progress.batch, self.progress.iteration
 
-    def _should_stop(self, stop: threading.Event) -> bool:
-        """Ctrl-C was pressed, ``max_steps`` steps are done or ``max_minutes`` have passed."""
+    def _should_stop(self, stop: StopFlag) -> bool:
+        """Ctrl-C was pressed, ``max_steps`` steps are done or ``max_minutes`` have passed (in any of the
+        processes: they stop on the same step)."""
         steps, minutes = self.options.max_steps, self.options.max_minutes
-        return (
+        return self.group.any(
             stop.is_set()
             or (steps is not None and self.progress.iteration >= steps)
             or (minutes is not None and time.monotonic() - self.started >= 60.0 * minutes)
         )
+
+
+class _Unlogged:
+    """Stands in for the :class:`ScalarLogger` in the processes that do not log."""
+
+    def log(self, step: int, epoch: int, values: dict[str, float]) -> None:
+        pass
+
+    def __enter__(self) -> _Unlogged:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
 
 
 def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str, dict[str, object]]) -> None:
@@ -303,7 +348,7 @@ def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str
 
 
 @contextlib.contextmanager
-def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
     """An event set by the first Ctrl-C, so the loop stops between steps and saves a consistent state.
 
     A second Ctrl-C interrupts at once. Only the main thread can handle signals; elsewhere the event is

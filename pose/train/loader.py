@@ -68,18 +68,23 @@ class EpochSampler(Sampler[SampleKey]):
     """Yields the keys of full batches of one epoch in a seeded order, optionally from a given batch on.
 
     Only whole batches are yielded (``drop_last``): ``len(self) == num_batches * batch_size`` keys, fewer
-    after :meth:`set_epoch` with ``start_batch > 0``.
+    after :meth:`set_epoch` with ``start_batch > 0``. With ``shares > 1`` (data-parallel processes) every
+    batch of ``batch_size`` keys is dealt out: this sampler yields keys ``share``, ``share + shares``... of
+    each, ``batch_size / shares`` per batch; the processes' samplers together yield each batch once.
     """
 
-    def __init__(self, num_samples: int, batch_size: int, seed: int) -> None:
+    def __init__(self, num_samples: int, batch_size: int, seed: int, share: int = 0, shares: int = 1) -> None:
         if num_samples < batch_size:
             raise DatasetError(
                 f"batch size {batch_size} is larger than the {num_samples} training samples; "
                 "lower [train] batch_size"
             )
+        if batch_size % shares or not 0 <= share < shares:
+            raise ValueError(f"share {share} of {shares} of a batch of {batch_size}: shares must divide it")
         self.num_samples = num_samples
         self.batch_size = batch_size
         self.seed = seed
+        self.share, self.shares = share, shares
         self.epoch = 0
         self.start_batch = 0
 
@@ -92,24 +97,31 @@ class EpochSampler(Sampler[SampleKey]):
         self.epoch = epoch
         self.start_batch = start_batch
 
+    @property
+    def share_size(self) -> int:
+        """Keys of each batch that this sampler yields."""
+        return self.batch_size // self.shares
+
     def __len__(self) -> int:
-        return (self.batches_per_epoch - self.start_batch) * self.batch_size
+        return (self.batches_per_epoch - self.start_batch) * self.share_size
 
     def __iter__(self) -> Iterator[SampleKey]:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
         begin, end = self.start_batch * self.batch_size, self.batches_per_epoch * self.batch_size
-        for index in order[begin:end]:
+        for index in order[begin:end].reshape(-1, self.batch_size)[:, self.share::self.shares].reshape(-1):
             yield self.epoch, int(index)
 
 
 def build_train_loader(
-    dataset: TopDownTrainingSet, batch_size: int, workers: int, seed: int, pin_memory: bool = False
+    dataset: TopDownTrainingSet, batch_size: int, workers: int, seed: int, pin_memory: bool = False,
+    share: int = 0, shares: int = 1,
 ) -> tuple[DataLoader, EpochSampler]:
-    """A DataLoader over ``dataset`` and the sampler that selects its epoch (``sampler.set_epoch``)."""
-    sampler = EpochSampler(len(dataset), batch_size, seed)
+    """A DataLoader over ``dataset`` and the sampler that selects its epoch (``sampler.set_epoch``); with
+    ``shares > 1`` it loads share ``share`` of every batch (see :class:`EpochSampler`)."""
+    sampler = EpochSampler(len(dataset), batch_size, seed, share, shares)
     loader = DataLoader(
         dataset,
-        batch_size=batch_size,
+        batch_size=sampler.share_size,
         sampler=sampler,
         drop_last=True,
         num_workers=workers,

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from pose import LOG_FORMAT
 from pose.skeleton import MPII
 from pose.train.datasets import DatasetError
 
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path, help="COCO-format json to write")
     parser.add_argument("--gt-mat", type=Path, help="mpii_gt_val.mat: adds head boxes for PCKh (validation)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         entries = json.loads(args.annotations.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import threading
+import time
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from support import REPO_ROOT
 
 from pose.models.checkpoint import load_weights
 from pose.models.registry import create_model
-from pose.train.config import load_config
+from pose.train.config import ConfigError, load_config
 from pose.train.datasets import DatasetError, load_person_samples
 from pose.train.engine import RunOptions, train, train_step
 from pose.train.loader import TopDownTrainingSet
@@ -183,3 +185,53 @@ def test_a_spent_time_budget_stops_the_run_between_steps_and_still_validates_and
                                              tensorboard=False))
     assert result.iteration == 0 and "AP" in result.metrics  # spent before the first step: none taken
     assert (tmp_path / "last.pt").is_file()
+
+
+# -- data-parallel processes on the CPU ---------------------------------------------------------------------
+
+TWO_PROCESSES = {"train.processes": 2, "train.threads": 1, "train.val_interval": 0, "train.batch_size": 4}
+"""One batch of 4 of coco_tiny's 5 people per epoch, 2 for each process."""
+
+
+def test_two_processes_share_a_run_and_only_the_first_writes(tmp_path):
+    result = _run(tiny_config(**TWO_PROCESSES), tmp_path / "run")
+    assert (result.epoch, result.iteration) == (2, 2) and "AP" in result.metrics
+    files = {path.name for path in (tmp_path / "run").iterdir()}
+    assert {"last.pt", "best.pt", "epoch_001.pt", "epoch_002.pt", "config.json", "scalars.csv"} <= files
+    with (tmp_path / "run" / "scalars.csv").open() as handle:
+        losses = [row for row in csv.DictReader(handle) if row["tag"] == "train/loss"]
+    assert [int(row["step"]) for row in losses] == [1, 2]  # logged once per step, by one process
+    trained = create_model("edite_hrnet_tiny", input_size=(128, 96))
+    load_weights(trained, tmp_path / "run" / "epoch_002.pt")
+    assert all(torch.isfinite(value).all() for value in trained.state_dict().values())
+
+
+def test_ctrl_c_stops_every_process_on_one_step_and_the_run_resumes(tmp_path):
+    config = tiny_config(**TWO_PROCESSES, **{"optim.epochs": 30})
+    scalars = tmp_path / "run" / "scalars.csv"
+
+    def ctrl_c_once_training() -> None:
+        while not (scalars.is_file() and "train/loss" in scalars.read_text()):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=ctrl_c_once_training, daemon=True)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        _run(config, tmp_path / "run")
+    watcher.join()
+    stopped_at = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["progress"]["iteration"]
+    assert 1 <= stopped_at < 30
+    resumed = _run(config, tmp_path / "run", resume=True)
+    assert (resumed.epoch, resumed.iteration) == (30, 30)
+
+
+def test_processes_must_divide_the_batch_and_run_on_the_cpu(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="divide batch_size"):
+        tiny_config(**{"train.processes": 3})
+    with pytest.raises(ConfigError, match="shares of 2"):
+        tiny_config(**{"train.processes": 2})  # batch 2: one image a process
+    monkeypatch.setattr("pose.train.engine.resolve_device", lambda device: torch.device("cuda"))
+    with pytest.raises(ConfigError, match="--device cpu"):
+        _run(tiny_config(**TWO_PROCESSES), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

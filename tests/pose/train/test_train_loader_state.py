@@ -46,6 +46,20 @@ def test_sampler_resumes_inside_an_epoch():
     assert len(sampler) == 3
 
 
+def test_data_parallel_shares_deal_out_every_batch_once():
+    whole = EpochSampler(num_samples=20, batch_size=6, seed=7)
+    shares = [EpochSampler(num_samples=20, batch_size=6, seed=7, share=rank, shares=2) for rank in (0, 1)]
+    for sampler in (whole, *shares):
+        sampler.set_epoch(3, start_batch=1)
+    batches = np.array([index for _, index in whole]).reshape(-1, 6)
+    dealt = [np.array([index for _, index in sampler]).reshape(-1, 3) for sampler in shares]
+    assert len(shares[0]) == 6 and [len(part) for part in dealt] == [2, 2]
+    for batch, first, second in zip(batches, *dealt, strict=True):
+        assert sorted(batch) == sorted([*first, *second])
+    with pytest.raises(ValueError, match="shares must divide"):
+        EpochSampler(num_samples=20, batch_size=6, seed=7, share=0, shares=4)
+
+
 def test_batch_larger_than_the_dataset_is_an_error():
     with pytest.raises(DatasetError, match="batch size 8 is larger than the 5 training samples"):
         EpochSampler(num_samples=5, batch_size=8, seed=0)
