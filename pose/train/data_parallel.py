@@ -3,7 +3,7 @@
 A step of these models is thousands of small operators, and one process with two torch threads leaves
 two cores partly idle between them. Two single-threaded processes, each computing half of every batch and
 averaging gradients (``DistributedDataParallel`` over gloo), keep both busy
-(``tests/benchmarks/train_throughput.py --processes``). Set ``[train] processes`` (with ``threads = 1``).
+(``tests/benchmarks/train_processes.py``). Set ``[train] processes`` (with ``threads = 1``).
 
 :func:`train_in_processes` spawns the processes and waits. Every process builds the same run; the first
 (:attr:`Group.is_main`) alone validates, writes checkpoints and logs. A first Ctrl-C sets a shared stop flag

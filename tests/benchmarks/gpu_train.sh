@@ -32,7 +32,7 @@ COMMON=(--config "$CONFIG" --data-root "$PACK" --device "$DEVICE" --no-progress
         --set data.train_annotations=train.json --set data.train_images=.
         --set data.val_annotations=val.json --set data.val_images=.
         --set "model.weights=\"$WEIGHTS\"" --set train.batch_size="$BATCH" --set train.workers="$WORKERS"
-        --set train.threads=0 --set train.amp=true --set train.checkpoint_interval=0)
+        --set train.threads=0 --set train.processes=1 --set train.amp=true --set train.checkpoint_interval=0)
 PROBE=$(mktemp -d)
 python3 main.py train "${COMMON[@]}" --out "$PROBE" --max-steps 40 > "$PROBE/log" 2>&1 || { cat "$PROBE/log"; exit 1; }
 RATE=$(python3 - "$PROBE/scalars.csv" <<'EOF'

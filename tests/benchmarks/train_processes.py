@@ -1,0 +1,83 @@
+"""Training images/s of the real run, one process against several (``[train] processes``), same data.
+
+Each layout runs ``main.py train`` on a labelled set (e.g. the one ``main.py distill`` writes) with the
+shipped LSPET recipe, logs images/s every few steps, and is stopped with Ctrl-C once enough were logged (so
+no validation runs); the first log row (start-up, first batches) is left out of the median. Data loading is
+in the measurement. Pause any other training while it runs. Not collected by pytest.
+
+    python tests/benchmarks/train_processes.py --data-root data/lspet_yolo [--layouts 1x2 2x1] [--rows 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from pose.runtime_autotune import cpu_name  # noqa: E402  (needs the repository root on sys.path)
+
+CONFIG = REPO_ROOT / "pose" / "train" / "distill" / "configs" / "edite_hrnet_s_lspet_128x96.toml"
+LOG_EVERY = 4
+"""Steps between two images/s rows."""
+
+
+def images_per_s(data_root: Path, processes: int, threads: int, rows: int, out: Path) -> list[float]:
+    """The images/s rows of a run with ``processes`` x ``threads``, stopped after ``rows`` + 1 rows."""
+    command = [
+        sys.executable, str(REPO_ROOT / "main.py"), "train", "--config", str(CONFIG), "--out", str(out),
+        "--device", "cpu", "--no-progress", "--data-root", str(data_root),
+        "--set", "data.train_annotations=annotations/train.json", "--set", "data.train_images=images",
+        "--set", "data.val_annotations=annotations/val.json", "--set", "data.val_images=images",
+        "--set", f"train.processes={processes}", "--set", f"train.threads={threads}",
+        "--set", f"train.log_interval={LOG_EVERY}",
+    ]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    scalars = out / "scalars.csv"
+    values: list[float] = []
+    while len(values) < rows + 1 and run.poll() is None:
+        time.sleep(1.0)
+        if scalars.is_file():
+            with scalars.open() as handle:
+                values = [float(row["value"]) for row in csv.DictReader(handle)
+                          if row["tag"] == "train/images_per_s"]
+    if run.poll() is not None:
+        raise RuntimeError(f"the run ended early: {run.stderr.read().strip().splitlines()[-1:]}")
+    run.send_signal(signal.SIGINT)
+    run.wait()
+    return values[1:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, required=True,
+                        help="folder with annotations/train.json, annotations/val.json and images/")
+    parser.add_argument("--layouts", nargs="+", default=["1x2", "2x1"],
+                        help="PROCESSESxTHREADS per layout (default: 1x2 2x1)")
+    parser.add_argument("--rows", type=int, default=5,
+                        help=f"images/s rows per layout, {LOG_EVERY} steps each")
+    args = parser.parse_args()
+    print(f"{cpu_name()}, {os.cpu_count()} cpus, {CONFIG.name}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    for layout in args.layouts:
+        processes, threads = (int(part) for part in layout.split("x"))
+        with tempfile.TemporaryDirectory() as out:
+            rates = images_per_s(args.data_root, processes, threads, args.rows, Path(out) / "run")
+        rows = ", ".join(f"{rate:.1f}" for rate in rates)
+        print(f"{processes} process(es) x {threads} thread(s): median {statistics.median(rates):.2f} "
+              f"images/s ({rows})")
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
