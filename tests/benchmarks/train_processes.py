@@ -1,11 +1,12 @@
-"""Training images/s of the real run, one process against several (``[train] processes``), same data.
+"""Training images/s of the real run per layout: processes x threads and batch size, same data.
 
-Each layout runs ``main.py train`` on a labelled set (e.g. the one ``main.py distill`` writes) with the
-shipped LSPET recipe, logs images/s every few steps, and is stopped with Ctrl-C once enough were logged (so
-no validation runs); the first log row (start-up, first batches) is left out of the median. Data loading is
-in the measurement. Pause any other training while it runs. Not collected by pytest.
+Each layout (``PROCESSESxTHREADS:BATCH``) runs ``main.py train`` on a labelled set (e.g. the one ``main.py
+distill`` writes) with the shipped LSPET recipe, logs images/s every few steps, and is stopped with Ctrl-C
+once enough were logged (so no validation runs); the first log row (start-up, first batches) is left out of
+the median. Data loading is in the measurement. Pause any other training while it runs. Not collected
+by pytest.
 
-    python tests/benchmarks/train_processes.py --data-root data/lspet_yolo [--layouts 1x2 2x1] [--rows 5]
+    python tests/benchmarks/train_processes.py --data-root data/lspet_yolo [--layouts 1x1:16 1x2:64 2x1:64]
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ LOG_EVERY = 4
 """Steps between two images/s rows."""
 
 
-def images_per_s(data_root: Path, processes: int, threads: int, rows: int, out: Path) -> list[float]:
-    """The images/s rows of a run with ``processes`` x ``threads``, stopped after ``rows`` + 1 rows."""
+def images_per_s(
+    data_root: Path, processes: int, threads: int, batch: int, rows: int, out: Path
+) -> list[float]:
+    """The images/s rows of a run with ``processes`` x ``threads`` at ``batch``, stopped after ``rows`` + 1
+    rows."""
     command = [
         sys.executable, str(REPO_ROOT / "main.py"), "train", "--config", str(CONFIG), "--out", str(out),
         "--device", "cpu", "--no-progress", "--data-root", str(data_root),
         "--set", "data.train_annotations=annotations/train.json", "--set", "data.train_images=images",
         "--set", "data.val_annotations=annotations/val.json", "--set", "data.val_images=images",
         "--set", f"train.processes={processes}", "--set", f"train.threads={threads}",
+        "--set", f"train.batch_size={batch}",
         "--set", f"train.log_interval={LOG_EVERY}",
     ]
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -61,20 +66,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, required=True,
                         help="folder with annotations/train.json, annotations/val.json and images/")
-    parser.add_argument("--layouts", nargs="+", default=["1x2", "2x1"],
-                        help="PROCESSESxTHREADS per layout (default: 1x2 2x1)")
+    parser.add_argument("--layouts", nargs="+", default=["1x1:16", "1x2:64", "2x1:64"],
+                        help="PROCESSESxTHREADS:BATCH per layout (default: the recipes of sessions 4, 5 "
+                             "and 6: 1x1:16 1x2:64 2x1:64)")
     parser.add_argument("--rows", type=int, default=5,
                         help=f"images/s rows per layout, {LOG_EVERY} steps each")
     args = parser.parse_args()
     print(f"{cpu_name()}, {os.cpu_count()} cpus, {CONFIG.name}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     for layout in args.layouts:
-        processes, threads = (int(part) for part in layout.split("x"))
+        shape, batch = layout.split(":")
+        processes, threads = (int(part) for part in shape.split("x"))
         with tempfile.TemporaryDirectory() as out:
-            rates = images_per_s(args.data_root, processes, threads, args.rows, Path(out) / "run")
+            rates = images_per_s(args.data_root, processes, threads, int(batch), args.rows, Path(out) / "run")
         rows = ", ".join(f"{rate:.1f}" for rate in rates)
-        print(f"{processes} process(es) x {threads} thread(s): median {statistics.median(rates):.2f} "
-              f"images/s ({rows})")
+        print(f"{processes} process(es) x {threads} thread(s), batch {batch}: median "
+              f"{statistics.median(rates):.2f} images/s ({rows})")
     print(f"load average {os.getloadavg()[0]:.1f} at end")
     return 0
 
