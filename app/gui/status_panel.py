@@ -63,7 +63,8 @@ class StatusPanel(QStatusBar):
         fallback = " (offline fallback)" if info.detector_is_fallback else ""
         self.detector_label.setText(f"detector: {info.detector}{fallback}")
         self.detector_label.setStyleSheet(FALLBACK_STYLE if info.detector_is_fallback else "")
-        lines = [info.detector_description, info.detector_notice]
+        scores = f"keypoint scores: {info.score_thresholds_text}"
+        lines = [info.detector_description, scores, info.detector_notice]
         self.detector_label.setToolTip("\n".join(line for line in lines if line))
         if info.detector_notice and info.detector_notice != self._announced:  # once per detector chain
             self.showMessage(info.detector_notice, NOTICE_MS)

@@ -124,6 +124,7 @@ def test_the_detector_chain_notice_is_announced_once_in_the_status_bar(qtbot):
     status.show_pipeline(_info(notice))
     assert status.currentMessage() == notice
     assert notice in status.detector_label.toolTip()
+    assert "re-detect below 0.35, drop people below 0.2 (defaults)" in status.detector_label.toolTip()
     status.clearMessage()
     status.show_pipeline(_info(notice))  # another settings change, same detector chain
     assert status.currentMessage() == ""
