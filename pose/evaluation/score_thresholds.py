@@ -21,7 +21,7 @@ from pose.evaluation.annotations import gt_person_boxes, load_coco_annotations
 from pose.evaluation.runner import predict
 
 REDETECT_PERCENTILE = 10.0
-"""A correctly followed person sends the detector in line on about this share (%) of frames."""
+"""About this share (%) of correctly framed people score below the re-detect threshold."""
 MIN_POSE_PERCENTILE = 2.0
 """About this share (%) of real people would be dropped as false detections."""
 
