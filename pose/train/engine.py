@@ -280,7 +280,8 @@ class _Run:
         if not self.group.is_main:
             self.group.barrier()
             return
-        self.metrics = validate(self.model, self.config, self.device)
+        with _threads(self.config.train.threads * self.group.size):  # the other processes' cores are idle
+            self.metrics = validate(self.model, self.config, self.device)
         self.group.barrier()
         progress = self.progress
         scalars.log(progress.iteration, progress.epoch, {f"val/{k}": v for k, v in self.metrics.items()})
