@@ -98,6 +98,12 @@ class DetectorConfig:
         for name in ("redetect_score", "min_pose_score"):
             if getattr(self, name) is not None:
                 _check_range("DetectorConfig", name, getattr(self, name), 0.0, 1.0)
+        if self.detect_every < 1:
+            raise ValueError(f"DetectorConfig.detect_every must be >= 1, got {self.detect_every}")
+        if self.background_lag < 0:
+            raise ValueError(f"DetectorConfig.background_lag must be >= 0, got {self.background_lag}")
+        if self.keypoint_box_padding < 1.0:
+            raise ValueError(f"DetectorConfig.keypoint_box_padding must be >= 1: {self.keypoint_box_padding}")
 
     def score_thresholds(self, calibrated: ScoreThresholds | None) -> tuple[float, float]:
         """``(redetect_score, min_pose_score)`` in use: each as set here, else the one ``calibrated`` for
@@ -106,12 +112,6 @@ class DetectorConfig:
         min_pose = calibrated.min_pose if calibrated else FALLBACK_MIN_POSE_SCORE
         return (redetect if self.redetect_score is None else self.redetect_score,
                 min_pose if self.min_pose_score is None else self.min_pose_score)
-        if self.detect_every < 1:
-            raise ValueError(f"DetectorConfig.detect_every must be >= 1, got {self.detect_every}")
-        if self.background_lag < 0:
-            raise ValueError(f"DetectorConfig.background_lag must be >= 0, got {self.background_lag}")
-        if self.keypoint_box_padding < 1.0:
-            raise ValueError(f"DetectorConfig.keypoint_box_padding must be >= 1: {self.keypoint_box_padding}")
 
 
 @dataclass(frozen=True)
