@@ -95,7 +95,8 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
         "--images", str(TINY.parent / "vtest_frame100.jpg"), "--out", str(out), "--device", "cpu",
         "--max-steps", "1", "--set", 'model.name="edite_hrnet_tiny"', "--set", "model.input_size=[64, 64]",
         "--set", "train.batch_size=2", "--set", "train.workers=0", "--set", "train.flip_test=false",
-        "--set", "train.checkpoint_interval=1", "--ship", "tiny.pth", "--pack", str(tmp_path / "packed"),
+        "--set", "train.checkpoint_interval=1", "--set", "train.processes=1",
+        "--ship", "tiny.pth", "--pack", str(tmp_path / "packed"),
     ])
     printed = capsys.readouterr().out
     assert code == 0, printed
