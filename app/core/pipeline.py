@@ -4,7 +4,8 @@
 drives a whole source into outputs (see :mod:`app.core.session`). Between detector runs each person's box is
 derived from their previous keypoints; the detector runs again at once when a tracked person's mean keypoint
 score drops below the re-detect threshold (``DetectorConfig.redetect_score``, by default the one measured for
-the weights), when a track is lost, or when nobody is being followed.
+the weights) and below their score on their last detector frame (:mod:`app.core.slip_watch`: a person who is
+simply hard to see is not re-detected on every frame), when a track is lost, or when nobody is being followed.
 A scheduled run while people are followed only looks for newcomers: it runs in the background and its new
 people join ``DetectorConfig.background_lag`` frames later (:mod:`app.core.background_detection`).
 """
@@ -23,6 +24,7 @@ import numpy as np
 from app.core.background_detection import BackgroundDetection, add_newcomers
 from app.core.config import PipelineConfig
 from app.core.errors import ModelLoadError
+from app.core.slip_watch import SlipWatch
 from app.core.tracking.similarity import suppress_duplicate_poses
 from app.core.tracking.smoother import KeypointSmoother
 from app.core.tracking.tracker import Tracker
@@ -92,6 +94,7 @@ class Pipeline(Closeable):
         self._redetect_score, self._min_pose_score = self.config.detector.score_thresholds(self._calibrated)
         self.tracker = Tracker(self.config.tracker, self.skeleton)
         self.smoother = KeypointSmoother(self.config.smoother)
+        self._slip_watch = SlipWatch()
         self._followed: _Followed | None = None
         self._frames_since_detection = 0
         self._redetect = True
@@ -173,6 +176,7 @@ class Pipeline(Closeable):
         """Forget all tracks and filters (before processing another stream); track IDs restart at 1."""
         self.tracker.reset()
         self.smoother.reset()
+        self._slip_watch.reset()
         if self._background is not None:
             self._background.cancel()
         self._followed = None
@@ -225,12 +229,10 @@ class Pipeline(Closeable):
         clock.lap("smooth")
 
         shown = update.confirmed
-        self._redetect = bool(
-            not followable.all()
-            or update.lost
-            or not len(boxes)
-            or np.any(scores[shown].mean(axis=1) < self._redetect_score)
-        )
+        self._slip_watch.forget(update.ended)
+        slipped = self._slip_watch.slipped(update.ids[shown], scores[shown].mean(axis=1),
+                                           self._redetect_score, detected=in_line)
+        self._redetect = bool(not followable.all() or update.lost or not len(boxes) or slipped)
         return FrameResult(
             frame_index=frame.index,
             timestamp_s=frame.timestamp_s,

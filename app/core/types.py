@@ -180,7 +180,8 @@ class PipelineInfo:
         detector_is_fallback: True when the offline fallback is in use.
         detector_notice: why a fallback was chosen, or None.
         detect_every: the detector runs every this many frames (1 = every frame).
-        redetect_score: a followed person whose mean keypoint score falls below this is re-detected.
+        redetect_score: a followed person whose mean keypoint score falls below this (and below their score on
+            their last detector frame) is re-detected.
         min_pose_score: a detection whose mean keypoint score is below this is dropped.
         scores_from_weights: whether the weights file supplied the two thresholds (measured for it when it
             was shipped) where the settings leave them open.

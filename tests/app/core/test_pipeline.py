@@ -69,14 +69,27 @@ def test_low_keypoint_scores_trigger_detection_on_the_next_frame():
     assert _detected_frames(pipeline, scene, 12) == [0, 5, 11]
 
 
+def test_a_person_who_stays_weak_after_re_detection_waits_for_the_schedule():
+    scene = _two_walkers(score=lambda t: 0.3 if t > 0.35 else 0.9)  # weak from frame 4 on, detected or not
+    pipeline, _ = _pipeline(scene, k=6)
+    assert _detected_frames(pipeline, scene, 16) == [0, 5, 11]
+
+
+def test_a_person_weak_from_the_start_is_not_re_detected_on_every_frame():
+    scene = _two_walkers(score=lambda t: 0.3)
+    pipeline, _ = _pipeline(scene, k=4)
+    assert _detected_frames(pipeline, scene, 10) == [0, 4, 8]
+
+
 def _weights_measured_at(path, redetect: float, min_pose: float) -> str:
     meta = {"score_thresholds": ScoreThresholds(redetect, min_pose, people=500).to_dict()}
     return str(save_checkpoint(create_model("edite_hrnet_tiny"), path, meta))
 
 
 def test_the_weights_measured_thresholds_decide_re_detection_unless_set(tmp_path):
-    scene = _two_walkers(score=lambda t: 0.3)  # B always scores 0.3: weak for the 0.35 fallback
-    assert _detected_frames(_pipeline(scene, k=4)[0], scene, 8) == list(range(8))
+    # B scores 0.9 on even frames and 0.3 on odd ones: a fall below the 0.35 fallback after every detection
+    scene = _two_walkers(score=lambda t: 0.9 if round(t * 10) % 2 == 0 else 0.3)
+    assert _detected_frames(_pipeline(scene, k=4)[0], scene, 8) == [0, 2, 4, 6]
     weights = _weights_measured_at(tmp_path / "w.pth", redetect=0.25, min_pose=0.1)
     measured = _pipeline(scene, k=4, model=ModelConfig(weights=weights))[0]
     assert _detected_frames(measured, scene, 8) == [0, 4]
@@ -86,7 +99,7 @@ def test_the_weights_measured_thresholds_decide_re_detection_unless_set(tmp_path
     overridden = _pipeline(scene, k=4, model=ModelConfig(weights=weights))[0]
     overridden.reconfigure(replace(overridden.config, detector=replace(overridden.config.detector,
                                                                        redetect_score=0.5)))
-    assert _detected_frames(overridden, scene, 8) == list(range(8))
+    assert _detected_frames(overridden, scene, 8) == [0, 2, 4, 6]
 
 
 def test_people_under_the_measured_min_pose_score_are_dropped(tmp_path):
