@@ -25,6 +25,16 @@ FALLBACK_MIN_POSE_SCORE = 0.2
 """``DetectorConfig.min_pose_score`` for weights that record no measured thresholds."""
 
 
+def follow_score(calibrated: ScoreThresholds | None) -> float:
+    """Keypoints scoring at least this shape the box a person is followed by between detector runs: the
+    min pose score measured for the weights (``calibrated``), else :data:`FALLBACK_MIN_POSE_SCORE`.
+
+    A property of the weights' score scale, not a setting: with the tracker's 0.3, weights that score a
+    person's legs lower dropped them from the box, and the crop shrank frame by frame to the upper body.
+    """
+    return calibrated.min_pose if calibrated else FALLBACK_MIN_POSE_SCORE
+
+
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ValueError(f"{owner}.{name} must be in [{low}, {high}], got {value}")

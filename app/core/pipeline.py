@@ -4,8 +4,9 @@
 drives a whole source into outputs (see :mod:`app.core.session`). Between detector runs each person's box is
 derived from their previous keypoints; the detector runs again at once when a tracked person's mean keypoint
 score drops below the re-detect threshold (``DetectorConfig.redetect_score``, by default the one measured for
-the weights) and below their score on their last detector frame (:mod:`app.core.slip_watch`: a person who is
-simply hard to see is not re-detected on every frame), when a track is lost, or when nobody is being followed.
+the weights) and below their score on their last detector frame, or when a person followed from their
+keypoints is lost (:mod:`app.core.slip_watch`: a person who is simply hard to see, or gone, is not re-detected
+on every frame), and when nobody is being followed.
 A scheduled run while people are followed only looks for newcomers: it runs in the background and its new
 people join ``DetectorConfig.background_lag`` frames later (:mod:`app.core.background_detection`).
 """
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.core.background_detection import BackgroundDetection, add_newcomers
-from app.core.config import PipelineConfig
+from app.core.config import PipelineConfig, follow_score
 from app.core.errors import ModelLoadError
 from app.core.slip_watch import SlipWatch
 from app.core.tracking.similarity import suppress_duplicate_poses
@@ -230,9 +231,9 @@ class Pipeline(Closeable):
 
         shown = update.confirmed
         self._slip_watch.forget(update.ended)
-        slipped = self._slip_watch.slipped(update.ids[shown], scores[shown].mean(axis=1),
+        slipped = self._slip_watch.slipped(update.ids[shown], scores[shown].mean(axis=1), update.lost,
                                            self._redetect_score, detected=in_line)
-        self._redetect = bool(not followable.all() or update.lost or not len(boxes) or slipped)
+        self._redetect = bool(not followable.all() or not len(boxes) or slipped)
         return FrameResult(
             frame_index=frame.index,
             timestamp_s=frame.timestamp_s,
@@ -274,8 +275,9 @@ class Pipeline(Closeable):
         return boxes, np.asarray(detections.scores, np.float32).reshape(-1)
 
     def _boxes_around(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """``(N, 4)`` padded boxes around each person's confident keypoints; NaN rows where too few."""
-        boxes = boxes_from_keypoints(keypoints, scores, self.config.tracker.min_keypoint_score,
+        """``(N, 4)`` padded boxes around each person's keypoints that score at least the weights' own
+        min pose score (see :func:`app.core.config.follow_score`); NaN rows where too few."""
+        boxes = boxes_from_keypoints(keypoints, scores, follow_score(self._calibrated),
                                      self.config.detector.keypoint_box_padding)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 

@@ -109,11 +109,24 @@ def test_people_under_the_measured_min_pose_score_are_dropped(tmp_path):
     assert [len(pipeline.process(frame).track_ids) for frame in scene.frames(3)] == [1, 1, 1]
 
 
-def test_lost_track_triggers_detection_on_the_next_frame():
+def test_keypoints_under_the_tracker_score_but_above_the_weights_min_pose_still_shape_the_followed_box(
+        tmp_path):
+    scene = _two_walkers(score=lambda t: 0.25)  # B's keypoints all score 0.25, under the tracker's 0.3
+    weights = _weights_measured_at(tmp_path / "w.pth", redetect=0.2, min_pose=0.1)
+    pipeline = _pipeline(scene, k=4, model=ModelConfig(weights=weights))[0]
+    results = [pipeline.process(frame) for frame in scene.frames(8)]
+    assert [result.frame_index for result in results if result.detected] == [0, 4]
+    assert all(len(result.track_ids) == 2 for result in results)
+
+
+def test_lost_track_is_searched_for_once_then_found_by_the_schedule_under_its_id():
     scene = _two_walkers(visible=lambda t: not 0.25 <= t <= 0.45)  # B gone on frames 3 and 4
-    pipeline, _ = _pipeline(scene, k=6)
-    # lost at 3 -> detect at 4 (still gone, still lost) -> 5 (found again) -> then every 6 frames
-    assert _detected_frames(pipeline, scene, 12) == [0, 4, 5, 11]
+    pipeline, _ = _pipeline(scene, k=4)
+    results = [pipeline.process(frame) for frame in scene.frames(10)]
+    # lost at 3 -> detect at 4 (still gone) -> back at 5, found by the scheduled run of frame 8
+    assert [result.frame_index for result in results if result.detected] == [0, 4, 8]
+    assert [len(result.track_ids) for result in results] == [2] * 3 + [1] * 5 + [2] * 2
+    assert sorted(results[0].track_ids) == sorted(results[-1].track_ids)
 
 
 def test_ids_stay_with_people_through_a_crossing():
