@@ -288,9 +288,9 @@ def _ship(args: argparse.Namespace) -> None:
     card["licence"] = WEIGHTS_LICENCE[args.teacher]
     name, _, labels, images = _scored_sets(args, dataset)[0]
     thresholds = measure_score_thresholds(estimator, labels, images)
-    card["score_thresholds_from"] = (f"the '{name}' set: {thresholds.people} people; re-detect below the "
-                                     f"{REDETECT_PERCENTILE:g}th, drop below the {MIN_POSE_PERCENTILE:g}th "
-                                     "percentile of their mean keypoint scores")
+    card["score_thresholds_from"] = (f"the '{name}' set: {thresholds.people} people; re-detect below "
+                                     f"percentile {REDETECT_PERCENTILE:g}, drop below percentile "
+                                     f"{MIN_POSE_PERCENTILE:g} of their mean keypoint scores")
     entry = ship_weights(final, args.ship, card, thresholds)
     print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps); score "
           f"thresholds: re-detect below {thresholds.redetect}, drop below {thresholds.min_pose}")
