@@ -84,8 +84,8 @@ class DetectorConfig:
             frame it was taken on is not held up; 0, or a lag not below ``detect_every``, runs it in line.
         redetect_score: re-detect on the next frame when a tracked person's mean keypoint score falls below
             this value and below their score on their last detector frame (:mod:`app.core.slip_watch`), or
-            when a track is lost. None: the value measured for the weights when they were
-            shipped (:func:`app.core.weights.calibrated_score_thresholds`), else
+            when a person followed from their keypoints is lost. None: the value measured for the weights
+            when they were shipped (:func:`app.core.weights.calibrated_score_thresholds`), else
             :data:`FALLBACK_REDETECT_SCORE`.
         keypoint_box_padding: box derived from keypoints = their extent scaled by this factor (> 1 adds the
             head top and feet the keypoints do not reach).
