@@ -22,7 +22,7 @@ import numpy as np
 
 SCORE_FALL = 0.05
 """How far (mean keypoint score, 0..1) a person's score must fall below their detector-frame score to count
-as slipped; smaller changes are the model's frame-to-frame noise."""
+as slipped; smaller falls are taken for frame-to-frame noise (a chosen margin, not a measured one)."""
 
 
 class SlipWatch:
@@ -50,9 +50,9 @@ class SlipWatch:
             threshold: the re-detect threshold in use.
             detected: True when this frame's boxes came from the detector (every score becomes the anchor).
         """
-        newly_lost = set(lost) - self._lost
-        self._lost = set(lost)
-        slipped = bool(newly_lost) and not detected
+        lost_now = set(lost)
+        slipped = bool(lost_now - self._lost) and not detected
+        self._lost = lost_now
         people = zip(np.asarray(track_ids).tolist(), np.asarray(mean_scores).tolist(), strict=True)
         for track_id, score in people:
             anchor = self._anchors.get(track_id)
