@@ -25,13 +25,9 @@ FALLBACK_MIN_POSE_SCORE = 0.2
 """``DetectorConfig.min_pose_score`` for weights that record no measured thresholds."""
 
 
-def follow_score(calibrated: ScoreThresholds | None) -> float:
-    """Keypoints scoring at least this shape the box a person is followed by between detector runs: the
-    min pose score measured for the weights (``calibrated``), else :data:`FALLBACK_MIN_POSE_SCORE`.
-
-    A property of the weights' score scale, not a setting: with the tracker's 0.3, weights that score a
-    person's legs lower dropped them from the box, and the crop shrank frame by frame to the upper body.
-    """
+def weights_min_pose_score(calibrated: ScoreThresholds | None) -> float:
+    """The min pose score measured for the weights (``calibrated``), else :data:`FALLBACK_MIN_POSE_SCORE`;
+    what ``DetectorConfig.min_pose_score`` = None means."""
     return calibrated.min_pose if calibrated else FALLBACK_MIN_POSE_SCORE
 
 
@@ -120,7 +116,7 @@ class DetectorConfig:
         """``(redetect_score, min_pose_score)`` in use: each as set here, else the one ``calibrated`` for
         the weights, else its fallback."""
         redetect = calibrated.redetect if calibrated else FALLBACK_REDETECT_SCORE
-        min_pose = calibrated.min_pose if calibrated else FALLBACK_MIN_POSE_SCORE
+        min_pose = weights_min_pose_score(calibrated)
         return (redetect if self.redetect_score is None else self.redetect_score,
                 min_pose if self.min_pose_score is None else self.min_pose_score)
 

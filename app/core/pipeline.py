@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.core.background_detection import BackgroundDetection, add_newcomers
-from app.core.config import PipelineConfig, follow_score
+from app.core.config import PipelineConfig, weights_min_pose_score
 from app.core.errors import ModelLoadError
 from app.core.slip_watch import SlipWatch
 from app.core.tracking.similarity import suppress_duplicate_poses
@@ -276,8 +276,10 @@ class Pipeline(Closeable):
 
     def _boxes_around(self, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """``(N, 4)`` padded boxes around each person's keypoints that score at least the weights' own
-        min pose score (see :func:`app.core.config.follow_score`); NaN rows where too few."""
-        boxes = boxes_from_keypoints(keypoints, scores, follow_score(self._calibrated),
+        min pose score (a property of their score scale, not the user's setting: with the tracker's 0.3,
+        weights that score legs lower dropped them from the box, and the crop shrank frame by frame to the
+        upper body); NaN rows where too few."""
+        boxes = boxes_from_keypoints(keypoints, scores, weights_min_pose_score(self._calibrated),
                                      self.config.detector.keypoint_box_padding)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
