@@ -16,6 +16,10 @@ ultralytics' 5 + 10 + 20 s retry back-off.
 
 Detection models give person boxes of class "person"; pose models (YOLO11n-pose) are used for their person
 boxes only.
+
+On the CPU, `.pt` weights run as an OpenVINO export when the `openvino` package is installed (runtime
+"auto"; `detectors.yolo_openvino`), several times faster than torch; torch runs them on CUDA, when the export
+fails (one warning line), and when runtime "torch" is asked for.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import numpy as np
 
 from detectors.base import Detections, DetectorUnavailableError, check_bgr_image
 from detectors.trusted_weights import UntrustedWeightsError, load_yolo
+from detectors.yolo_openvino import openvino_export, openvino_installed, quiet_ultralytics
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ _COCO_PERSON = 0
 _MODEL_CONFIG_SUFFIXES = (".yaml", ".yml")
 PERSON_BOX_TASKS = ("detect", "pose")
 """ultralytics tasks whose boxes are used: detection, and pose models (one class, person)."""
+RUNTIMES = ("auto", "torch", "openvino")
+"""What runs the network: "auto" is OpenVINO on the CPU for `.pt` weights when it is installed, else torch."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ class YoloConfig:
         weights_dir: where official weights are looked for and downloaded; None means ultralytics' setting.
         trust_weights: load a `.pt` file whose SHA-256 is not an official release (it runs code when
             unpickled); the user's `--trust-weights`.
+        runtime: one of :data:`RUNTIMES`; "openvino" needs the CPU, `.pt` weights and the `openvino`
+            package, and fails construction (ValueError) without them.
+        export_dir: where OpenVINO exports are kept between runs; None: a temporary folder of this
+            process (exported again by the next one).
     """
 
     weights: str | None = None
@@ -70,10 +81,14 @@ class YoloConfig:
     half: bool = True
     weights_dir: str | Path | None = None
     trust_weights: bool = False
+    runtime: str = "auto"
+    export_dir: str | Path | None = None
 
     def __post_init__(self) -> None:
         if self.weights is not None:  # paths and names alike, as ultralytics does
             object.__setattr__(self, "weights", str(self.weights))
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown detector runtime '{self.runtime}': use one of {', '.join(RUNTIMES)}")
         if self.image_size is not None and (self.image_size < IMAGE_STRIDE or self.image_size % IMAGE_STRIDE):
             raise ValueError(f"detector input size must be a positive multiple of {IMAGE_STRIDE} pixels, got "
                              f"{self.image_size}")
@@ -156,15 +171,16 @@ def _download_official(config: YoloConfig) -> Path:
     return target
 
 
-def _load_model(config: YoloConfig) -> Any:
-    """The ultralytics YOLO model `config` asks for (see the module docstring)."""
+def _load_model(config: YoloConfig) -> tuple[Any, Path | None]:
+    """The ultralytics YOLO model `config` asks for (see the module docstring), and its weights file (None
+    for a model config)."""
     if config.weights_name.endswith(_MODEL_CONFIG_SUFFIXES):
         from ultralytics import YOLO
 
-        return YOLO(config.weights_name)
+        return YOLO(config.weights_name), None
     path = locate_weights(config) or _download_official(config)
     try:
-        return load_yolo(path, trust=config.trust_weights)
+        return load_yolo(path, trust=config.trust_weights), path
     except UntrustedWeightsError as error:
         if config.weights is not None:  # the user named this file: refusing it is their decision to make
             raise
@@ -201,11 +217,14 @@ class YoloDetector:
         self.config = config or YoloConfig()
         self.notice = notice
         self.device = resolve_device(self.config.device)
-        self._model = _load_model(self.config)
+        self._model, weights = _load_model(self.config)
         if self._model.task not in PERSON_BOX_TASKS:
             name, task = self.config.weights_name, self._model.task
             raise ValueError(f"YOLO weights '{name}' are a {task} model, not detect or pose")
         self._person_class = _person_class(self._model.names)
+        exported = self._openvino_model(weights) if self._wants_openvino(weights) else None
+        self.runtime = "torch" if exported is None else "openvino"
+        self._model = exported or self._model
         fp16 = self.config.half and self.device.startswith("cuda")
         self._overrides: dict[str, Any] = {
             "conf": self.config.confidence,
@@ -217,16 +236,47 @@ class YoloDetector:
             **(_precision_overrides() if fp16 else {}),
         }
         random_weights = self.config.weights_name.endswith(_MODEL_CONFIG_SUFFIXES)
-        details = ["random weights"] * random_weights + [self.device] + ["fp16"] * fp16
+        runs_on = [self.device] + ["OpenVINO"] * (self.runtime == "openvino") + ["fp16"] * fp16
+        details = ["random weights"] * random_weights + runs_on
         boxes = f" person boxes at {self.config.input_size} px" if self._model.task == "pose" else ""
         self.description = f"YOLO {Path(self.config.weights_name).name}{boxes} ({', '.join(details)})"
+
+    def _wants_openvino(self, weights: Path | None) -> bool:
+        """Whether to export to OpenVINO: "auto" on the CPU for `.pt` weights when it is installed;
+        "openvino" always, and a ValueError naming what is missing when it cannot be had."""
+        missing = [reason for reason, lacking in (
+            (f"the CPU (the device is {self.device})", self.device != "cpu"),
+            (f"`.pt` weights (not {self.config.weights_name})", weights is None or weights.suffix != ".pt"),
+            ("the openvino package (pip install openvino)", not openvino_installed()),
+        ) if lacking]
+        if self.config.runtime == "openvino" and missing:
+            raise ValueError(f"detector runtime 'openvino' needs {' and '.join(missing)}: install it or ask "
+                             "for runtime 'torch'")
+        return self.config.runtime != "torch" and not missing
+
+    def _openvino_model(self, weights: Path) -> Any | None:
+        """The OpenVINO export of `weights` as an ultralytics model; None (torch runs, with a warning) when
+        runtime "auto" could not export them."""
+        from ultralytics import YOLO
+
+        export_dir = Path(self.config.export_dir) if self.config.export_dir is not None else None
+        try:
+            return YOLO(str(openvino_export(weights, export_dir, trust=self.config.trust_weights)),
+                        task=self._model.task)
+        except (OSError, RuntimeError, ValueError, ImportError) as error:
+            if self.config.runtime == "openvino":
+                raise
+            logger.warning("detector: exporting %s to OpenVINO failed (%s); running it in torch",
+                           weights.name, str(error).splitlines()[0] if str(error) else type(error).__name__)
+            return None
 
     def __call__(self, image: np.ndarray) -> Detections:
         import torch
 
         check_bgr_image(image)
         threads = torch.get_num_threads()
-        boxes = self._model.predict(image, **self._overrides)[0].boxes
+        with quiet_ultralytics():  # an OpenVINO model announces itself on its first call
+            boxes = self._model.predict(image, **self._overrides)[0].boxes
         torch.set_num_threads(threads)  # ultralytics sets os.cpu_count() - 1 on the CPU; keep the app's count
         xyxy = boxes.xyxy.float().cpu().numpy()
         scores = boxes.conf.float().cpu().numpy()

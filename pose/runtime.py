@@ -11,7 +11,7 @@ these runtimes:
   worker threads (:class:`OnnxForward`). Exports are cached on disk by a hash of the weights
   (``$EDITE_POSE_CACHE`` or ``~/.cache/edite-pose``), so only the first start pays the export.
 * ``"openvino"`` / ``"openvino-bf16"``: the same export run by OpenVINO in float32 / bfloat16, with the same
-  crop workers (:mod:`pose.runtime_openvino`; optional extra ``openvino``).
+  crop workers (:mod:`pose.runtime_openvino`).
 * ``"auto"``: on the CPU, the fastest of the available runtimes on this machine, timed once and cached
   (:func:`select_runtime`, :mod:`pose.runtime_autotune`; an app can have the trials run in the background:
   :mod:`pose.runtime_tuning`); on a GPU, ``"torch"``.
@@ -90,7 +90,7 @@ def resolve_runtime(runtime: str, device: torch.device) -> str:
         from pose.runtime_openvino import openvino_available
 
         if not openvino_available():
-            raise ValueError(f"runtime {runtime!r} needs OpenVINO: pip install 'edite-pose[openvino]'")
+            raise ValueError(f"runtime {runtime!r} needs OpenVINO: pip install openvino")
     if runtime == "auto":
         return "onnx" if device.type == "cpu" and onnx_available() else "torch"
     return runtime
@@ -159,10 +159,14 @@ def weights_digest(model: nn.Module) -> str:
     return digest.hexdigest()[:24]
 
 
+def cache_root() -> Path:
+    """The app's cache of model exports: ``$EDITE_POSE_CACHE``, else ``~/.cache/edite-pose``."""
+    return Path(os.environ.get("EDITE_POSE_CACHE") or Path.home() / ".cache" / "edite-pose")
+
+
 def cache_dir() -> Path:
-    """Where ONNX exports are kept: ``$EDITE_POSE_CACHE`` or ``~/.cache/edite-pose``, plus ``onnx/``."""
-    root = os.environ.get("EDITE_POSE_CACHE") or Path.home() / ".cache" / "edite-pose"
-    return Path(root) / "onnx"
+    """Where ONNX exports of pose models are kept: ``onnx/`` in :func:`cache_root`."""
+    return cache_root() / "onnx"
 
 
 def export_onnx(model: nn.Module, input_hw: tuple[int, int], folds: bool = True) -> bytes:

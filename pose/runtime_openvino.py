@@ -1,6 +1,7 @@
 """OpenVINO on the CPU for a pose model, with crop workers (:mod:`pose.crop_workers`).
 
-Optional: ``pip install "edite-pose[openvino]"``. It reads the same cached ONNX export as ONNX Runtime. A
+A dependency of the app; without its wheel (``pip install openvino``) the runtime is simply not a candidate.
+It reads the same cached ONNX export as ONNX Runtime. A
 model compiled for a fixed batch size runs each share; compiling one takes seconds, so a new share size runs
 on the dynamic-batch model (compiled at once) until its own is compiled in the background
 (:meth:`OpenVinoForward.prepare` compiles ahead). Each compiled model has one single-threaded stream per

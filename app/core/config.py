@@ -8,6 +8,7 @@ from here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -29,6 +30,13 @@ def weights_min_pose_score(calibrated: ScoreThresholds | None) -> float:
     """The min pose score measured for the weights (``calibrated``), else :data:`FALLBACK_MIN_POSE_SCORE`;
     what ``DetectorConfig.min_pose_score`` = None means."""
     return calibrated.min_pose if calibrated else FALLBACK_MIN_POSE_SCORE
+
+
+def detector_export_dir() -> Path:
+    """Where YOLO's OpenVINO exports are kept: ``yolo-openvino/`` beside the pose models' exports."""
+    from pose.runtime import cache_root
+
+    return cache_root() / "yolo-openvino"
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
@@ -73,6 +81,8 @@ class DetectorConfig:
         image_size: YOLO's network input, longest side in pixels (a multiple of 32); None: the detector's
             own (640; 1280 for the bundled YOLO11n-pose, to find small people). Smaller is faster and misses
             small people.
+        runtime: what runs YOLO: ``"auto"`` (an OpenVINO export on the CPU, cached beside the pose model's
+            exports; torch on CUDA), ``"torch"`` or ``"openvino"`` (:data:`detectors.yolo.RUNTIMES`).
         detect_every: run the detector on every k-th frame (k >= 1); in between, each person's box is
             derived from their previous keypoints.
         background_lag: while people are followed, a scheduled detection runs on a worker thread and the
@@ -94,6 +104,7 @@ class DetectorConfig:
     trust_weights: bool = False
     confidence: float = 0.5
     image_size: int | None = None
+    runtime: str = "auto"
     detect_every: int = DEFAULT_DETECT_EVERY
     background_lag: int = 4
     redetect_score: float | None = None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.core.background_detection import BackgroundDetection, add_newcomers
-from app.core.config import PipelineConfig, weights_min_pose_score
+from app.core.config import PipelineConfig, detector_export_dir, weights_min_pose_score
 from app.core.errors import ModelLoadError
 from app.core.slip_watch import SlipWatch
 from app.core.tracking.similarity import suppress_duplicate_poses
@@ -385,6 +385,8 @@ def _build_detector(config: PipelineConfig, estimator: Estimator) -> PersonDetec
         "half": estimator.half,
         "trust_weights": options.trust_weights,
         "image_size": options.image_size,
+        "runtime": options.runtime,
+        "export_dir": detector_export_dir(),
     }
     if options.weights:
         kwargs["weights"] = options.weights

