@@ -6,9 +6,11 @@ derived from their previous keypoints; the detector runs again at once when a tr
 score drops below the re-detect threshold (``DetectorConfig.redetect_score``, by default the one measured for
 the weights) and below their score on their last detector frame, or when a person followed from their
 keypoints is lost (:mod:`app.core.slip_watch`: a person who is simply hard to see, or gone, is not re-detected
-on every frame), and when nobody is being followed.
-A scheduled run while people are followed only looks for newcomers: it runs in the background and its new
-people join ``DetectorConfig.background_lag`` frames later (:mod:`app.core.background_detection`).
+on every frame). A scheduled run while people are followed only looks for newcomers: it runs in the
+background and its new people join ``DetectorConfig.background_lag`` frames later
+(:mod:`app.core.background_detection`). A scene where the detector found nobody is searched again on the
+schedule, in line (there is nothing to pose meanwhile): an empty webcam view costs one detector run in k
+frames, not one per frame, and a person who walks in is found within k frames.
 """
 
 from __future__ import annotations
@@ -233,7 +235,7 @@ class Pipeline(Closeable):
         self._slip_watch.forget(update.ended)
         slipped = self._slip_watch.slipped(update.ids[shown], scores[shown].mean(axis=1), update.lost,
                                            self._redetect_score, detected=in_line)
-        self._redetect = bool(not followable.all() or not len(boxes) or slipped)
+        self._redetect = bool(not followable.all() or slipped)
         return FrameResult(
             frame_index=frame.index,
             timestamp_s=frame.timestamp_s,
@@ -257,10 +259,12 @@ class Pipeline(Closeable):
         return self._frames_since_detection >= self.config.detector.detect_every
 
     def _must_detect_in_line(self) -> bool:
-        """Detect on this frame, before posing: nobody followed, someone lost, or a run that is due and
-        cannot go to the background."""
-        in_line_when_due = self._background is None
-        return self._redetect or self._followed is None or (self._detection_due() and in_line_when_due)
+        """Detect on this frame, before posing: the first frame, someone lost, or a run that is due and
+        either has nobody to follow meanwhile or cannot go to the background."""
+        if self._redetect or self._followed is None:
+            return True
+        nobody_followed = not len(self._followed.boxes)
+        return self._detection_due() and (nobody_followed or self._background is None)
 
     def _start_background_detection(self, image: np.ndarray) -> bool:
         """Start the scheduled detection on the worker thread if it is due; True if started."""

@@ -52,6 +52,16 @@ def test_detector_runs_every_k_frames_while_tracking_is_good(k):
     assert len(detector.calls) == len(range(0, 12, k))
 
 
+def test_an_empty_scene_is_searched_on_the_schedule_and_a_newcomer_is_found_by_it():
+    walks_in = 0.6  # seconds: frame 6 at the scene's 10 fps
+    scene = Scene([ScriptedPerson(walking((150, 240), (30, 0)), visible=lambda t: t >= walks_in)])
+    pipeline, detector = _pipeline(scene, k=5)  # default lag 4 < k: scheduled runs can go to the background
+    results = [pipeline.process(frame) for frame in scene.frames(15)]
+    assert [index for index, result in enumerate(results) if result.detected] == [0, 5, 10]
+    assert len(detector.calls) == 3
+    assert [len(result.track_ids) for result in results] == [0] * 12 + [1] * 3  # found at 10, confirmed at 12
+
+
 def test_boxes_between_detections_follow_the_keypoints():
     scene = _two_walkers()
     pipeline, _ = _pipeline(scene, k=4, noise_px=0.0)
@@ -241,5 +251,6 @@ def test_a_detector_input_size_or_runtime_change_builds_the_detector_so():
     pipeline, _ = _pipeline(scene)
     pipeline.reconfigure(replace(pipeline.config, detector=DetectorConfig(name="auto", image_size=640)))
     assert (pipeline.detector.config.input_size, pipeline.detector.runtime) == (640, "openvino")
-    pipeline.reconfigure(replace(pipeline.config, detector=replace(pipeline.config.detector, runtime="torch")))
+    on_torch = replace(pipeline.config.detector, runtime="torch")
+    pipeline.reconfigure(replace(pipeline.config, detector=on_torch))
     assert (pipeline.detector.config.input_size, pipeline.detector.runtime) == (640, "torch")
