@@ -1,11 +1,12 @@
 """YOLO `.pt` weights exported to OpenVINO, for the CPU: the export is made once and cached.
 
 On the CPU, OpenVINO runs ultralytics' models several times faster than torch eager: YOLO11n-pose at 1280 px
-on a 1280x720 frame takes 35.8 ms in OpenVINO and 145.6 ms in torch (AMD EPYC, 2 threads,
-`python tests/benchmarks/detectors_cost.py`). ultralytics' own exporter writes the model
-(``format="openvino"``, dynamic input shape, so any ``imgsz`` and frame aspect run without re-exporting);
-the result is kept in the export directory under a name made of the weights' SHA-256 and the ultralytics
-and OpenVINO versions, so a new file or a library upgrade exports again. An OpenVINO model is XML and raw
+on a 1280x720 frame takes 35.6 ms in OpenVINO and 95.2 ms in torch (median of 10, AMD EPYC, 2 threads,
+`python tests/benchmarks/detectors_cost.py --threads 2 --detectors yolo`). ultralytics' own exporter writes
+the model (``format="openvino"``, dynamic input shape, so any ``imgsz`` and frame aspect run without
+re-exporting); the result is kept in the export directory under a name made of the weights' SHA-256 and the
+ultralytics and OpenVINO versions, so a new file or a library upgrade exports again (the newest
+:data:`KEEP_EXPORTS` stay). An OpenVINO model is XML and raw
 tensors, with no code in it: it loads without the hash check that `.pt` pickles get, and the `.pt` is
 exported only once `detectors.trusted_weights` allowed it.
 """
@@ -33,6 +34,8 @@ EXPORT_SUFFIX = "_openvino_model"
 """ultralytics recognises an OpenVINO model folder by this ending."""
 EXPORT_LIBRARIES = ("ultralytics", "openvino")
 """An export is made again when one of these packages changes version."""
+KEEP_EXPORTS = 4
+"""Exports kept in an export directory (about 12 MB each); older ones are deleted after a new export."""
 
 
 @contextlib.contextmanager
@@ -94,4 +97,12 @@ def openvino_export(weights: Path, export_dir: Path | None = None, *, trust: boo
         except OSError:
             if not target.is_dir():  # another process finished first: theirs is as good
                 raise
+    prune_exports(export_dir)
     return target
+
+
+def prune_exports(export_dir: Path, keep: int = KEEP_EXPORTS) -> None:
+    """Delete all but the `keep` most recently written exports in `export_dir` (nothing else in it)."""
+    exports = sorted(export_dir.glob(f"*{EXPORT_SUFFIX}"), key=lambda path: path.stat().st_mtime)
+    for stale in exports[:-keep]:
+        shutil.rmtree(stale, ignore_errors=True)

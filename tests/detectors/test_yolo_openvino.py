@@ -5,6 +5,7 @@ runtime "auto" only. Nothing is downloaded (tests/detectors/offline_network.py).
 from __future__ import annotations
 
 import logging
+import os
 
 import cv2
 import numpy as np
@@ -61,6 +62,16 @@ def test_a_new_library_version_exports_again(monkeypatch):
     monkeypatch.setattr(yolo_openvino.importlib.metadata, "version", lambda package: "99.0")
     assert yolo_openvino.export_name(weights) != name
     assert yolo_openvino.export_name(weights).endswith(yolo_openvino.EXPORT_SUFFIX)
+
+
+def test_only_the_newest_exports_are_kept(tmp_path):
+    exports = [tmp_path / f"weights-{index}{yolo_openvino.EXPORT_SUFFIX}" for index in range(6)]
+    for age, folder in enumerate(reversed(exports)):  # exports[0] is the newest
+        folder.mkdir()
+        os.utime(folder, (1e9 + age, 1e9 + age))
+    (tmp_path / "notes.txt").write_text("not an export")
+    yolo_openvino.prune_exports(tmp_path, keep=4)
+    assert sorted(tmp_path.iterdir()) == sorted([*exports[:4], tmp_path / "notes.txt"])
 
 
 def test_a_failed_export_runs_torch_with_one_warning_and_leaves_no_scratch(tmp_path, monkeypatch, caplog):
