@@ -225,5 +225,5 @@ def test_openvino_runtimes_need_openvino_and_the_cpu(monkeypatch) -> None:
     with pytest.raises(ValueError, match="CPU only"):
         runtime.resolve_runtime("openvino-bf16", torch.device("cuda"))
     monkeypatch.setattr(runtime_openvino, "openvino_available", lambda: False)
-    with pytest.raises(ValueError, match=r"pip install 'edite-pose\[openvino\]'"):
+    with pytest.raises(ValueError, match=r"needs OpenVINO: pip install openvino"):
         runtime.resolve_runtime("openvino", torch.device("cpu"))
