@@ -91,7 +91,7 @@ def openvino_export(weights: Path, export_dir: Path | None = None, *, trust: boo
         shutil.copyfile(weights, copy)
         with quiet_ultralytics(), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch's note that its tracer, used here, is old
-            exported = Path(load_yolo(copy, trust=trust).export(format="openvino", dynamic=True, half=False))
+            exported = Path(load_yolo(copy, trust=trust).export(format="openvino", dynamic=True))
         try:
             os.replace(exported, target)
         except OSError:
