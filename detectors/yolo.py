@@ -250,8 +250,8 @@ class YoloDetector:
             ("the openvino package (pip install openvino)", not openvino_installed()),
         ) if lacking]
         if self.config.runtime == "openvino" and missing:
-            raise ValueError(f"detector runtime 'openvino' needs {' and '.join(missing)}: install it or ask "
-                             "for runtime 'torch'")
+            raise ValueError(f"detector runtime 'openvino' needs {' and '.join(missing)}; use "
+                             "--detector-runtime auto or torch")
         return self.config.runtime != "torch" and not missing
 
     def _openvino_model(self, weights: Path) -> Any | None:
@@ -264,10 +264,12 @@ class YoloDetector:
             return YOLO(str(openvino_export(weights, export_dir, trust=self.config.trust_weights)),
                         task=self._model.task)
         except Exception as error:  # ultralytics' exporter fails with assorted types, AssertionError included
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             if self.config.runtime == "openvino":
-                raise
+                raise RuntimeError(f"exporting {weights.name} to OpenVINO failed ({reason}); use "
+                                   "--detector-runtime auto or torch") from error
             logger.warning("detector: exporting %s to OpenVINO failed (%s); running it in torch",
-                           weights.name, str(error).splitlines()[0] if str(error) else type(error).__name__)
+                           weights.name, reason)
             return None
 
     def __call__(self, image: np.ndarray) -> Detections:
