@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pose.skeleton import SKELETONS
+from pose.train.photometric import PhotometricConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 """The shipped configs; ``--config NAME`` finds ``CONFIG_DIR / NAME.toml``."""
@@ -86,6 +87,15 @@ class AugmentConfig:
         half_body_padding: padding of the half-body box (1.5, not the usual 1.25).
         scale_factor: box scale x= clip(N(0,1)*f + 1, 1-f, 1+f).
         rotation_factor, rotation_prob: with this probability rotate by clip(N(0,1)*f, -2f, 2f) degrees.
+        truncation_prob: probability of cutting the person at a photo edge drawn across the body (below the
+            shoulders or beside the trunk): pixels beyond it black, keypoints beyond it unlabelled, the box
+            shrunk to what is left, as for the many COCO persons that the photo cuts off. Instead of the
+            half-body crop, never with it.
+        occlusion_prob, colour_prob, blur_prob, noise_prob, low_resolution_prob: probabilities of each
+            photometric change of the network crop, at the strengths of
+            :class:`pose.train.photometric.PhotometricConfig`.
+
+    The defaults of the last six are 0, as mmpose: a config names the ones it wants.
     """
 
     center_jitter_prob: float = 0.3
@@ -97,6 +107,22 @@ class AugmentConfig:
     scale_factor: float = 0.25
     rotation_factor: float = 30.0
     rotation_prob: float = 0.6
+    truncation_prob: float = 0.0
+    occlusion_prob: float = 0.0
+    colour_prob: float = 0.0
+    blur_prob: float = 0.0
+    noise_prob: float = 0.0
+    low_resolution_prob: float = 0.0
+
+    @property
+    def photometric(self) -> PhotometricConfig | None:
+        """The photometric changes of the network crop, or None when all their probabilities are 0."""
+        probabilities = {
+            "occlusion_prob": self.occlusion_prob, "colour_prob": self.colour_prob,
+            "blur_prob": self.blur_prob, "noise_prob": self.noise_prob,
+            "low_resolution_prob": self.low_resolution_prob,
+        }
+        return PhotometricConfig(**probabilities) if any(probabilities.values()) else None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ class TopDownTrainingSet(Dataset):
             sample.center, sample.size, sample.keypoints, sample.visible, image.shape[1],
             self.skeleton, self.spec.aspect_ratio, self.augment, rng,
         )
-        example = make_example(image, plan, self.spec)
+        changes = self.augment.photometric if self.augment is not None else None
+        example = make_example(image, plan, self.spec, changes, rng)
         return {"image": example.image, "heatmaps": example.heatmaps, "target_weight": example.target_weight}
 
 

@@ -18,11 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pose.train.distill.augment import PhotometricConfig, paste_person, photometric
+from pose.train.distill.augment import paste_person
 from pose.train.distill.coco import CocoWriter, write_subset
 from pose.train.distill.proposals import Detector, LabelConfig, PersonLabel, label_frame
 from pose.train.distill.sources import Footage
 from pose.train.distill.teacher import Teacher
+from pose.train.photometric import PhotometricConfig, photometric
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,11 @@ import pytest
 from pose.models.spec import ModelSpec
 from pose.skeleton import COCO, CROWDPOSE, MPII
 from pose.train.augmentation import (
+    MIN_KEPT_KEYPOINTS,
     CropPlan,
+    PhotoEdge,
+    box_before_edge,
+    draw_photo_edge,
     flip_keypoints,
     half_body_box,
     lower_body_mask,
@@ -19,7 +23,8 @@ from pose.train.augmentation import (
     random_scale_rotation,
 )
 from pose.train.config import AugmentConfig
-from pose.transforms import crop_matrix, warp_crops
+from pose.train.photometric import PhotometricConfig
+from pose.transforms import PADDING, apply_affine, crop_matrix, warp_crops
 
 SPEC = ModelSpec(name="test")  # 256x192 input, 64x48 heatmap, sigma 2
 
@@ -146,3 +151,86 @@ def test_example_shapes_and_unlabelled_keypoints():
     assert example.heatmaps.shape == (17, 64, 48) and example.target_weight.shape == (17,)
     np.testing.assert_array_equal(example.target_weight, visible)
     assert example.heatmaps[0].max() == 0 and example.heatmaps[1].max() == pytest.approx(1.0)
+
+
+def _crop_bgr(example) -> np.ndarray:
+    """The example's network input back as BGR 0..255 floats."""
+    rgb = example.image.transpose(1, 2, 0) * np.array(SPEC.std) + np.array(SPEC.mean)
+    return rgb[:, :, ::-1] * 255.0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_photo_edge_removes_the_pixels_and_labels_beyond_it(seed):
+    """Keypoints beyond the edge lose their label and their pixels turn black; those before it keep both."""
+    image, keypoints, colours = _dot_image()
+    augment = AugmentConfig(truncation_prob=1.0, flip_prob=0.5, rotation_prob=1.0)
+    size = np.array([240.0, 320.0])
+    plan = plan_crop(np.array([150.0, 175.0]), size, keypoints, np.ones(17), 300, COCO, SPEC.aspect_ratio,
+                     augment, np.random.default_rng(seed))
+    assert plan.edge is not None
+    beyond = plan.edge.beyond(plan.keypoints)
+    assert beyond.any() and (plan.visible[beyond] == 0).all() and (plan.visible[~beyond] == 1).all()
+    assert plan.visible.sum() >= MIN_KEPT_KEYPOINTS
+    center, box_size = box_before_edge(plan.keypoints, plan.visible, plan.edge, SPEC.aspect_ratio)
+    np.testing.assert_allclose(plan.center, center)  # the crop is of what is left, then scaled
+    scale = plan.size / box_size
+    assert scale[0] == pytest.approx(scale[1]) and 0.75 <= scale[0] <= 1.25
+    example = make_example(image, plan, SPEC)
+    np.testing.assert_array_equal(example.target_weight[beyond], 0)
+    bgr = _crop_bgr(example)
+    to_crop = crop_matrix(plan.center, plan.size, SPEC.input_size, plan.rotation)
+    in_crop = apply_affine(plan.keypoints, to_crop)
+    source = np.array(COCO.flip_permutation()) if plan.flip else np.arange(17)
+    checked = 0
+    for k, (u, v) in enumerate(np.rint(in_crop).astype(int)):
+        near_edge = abs(plan.keypoints[k, plan.edge.axis] - plan.edge.position) < 4
+        if near_edge or not (0 <= u < 192 and 0 <= v < 256):
+            continue
+        if beyond[k]:
+            assert np.abs(bgr[v, u]).max() < 1.0, f"keypoint {k} beyond the edge is not black"
+        else:
+            np.testing.assert_allclose(bgr[v, u], colours[source[k]], atol=12, err_msg=f"keypoint {k}")
+        checked += 1
+    assert checked >= 6
+
+
+def test_no_photo_edge_where_too_few_keypoints_would_stay():
+    keypoints = np.linspace([100.0, 50.0], [120.0, 250.0], 17)
+    visible = np.zeros(17)
+    visible[:MIN_KEPT_KEYPOINTS] = 1  # any edge across them leaves fewer
+    for seed in range(20):
+        assert draw_photo_edge(keypoints, visible, np.random.default_rng(seed)) is None
+
+
+def test_the_box_before_an_edge_stops_at_the_edge():
+    keypoints = np.array([[100.0, 100.0], [140.0, 100.0], [100.0, 180.0], [140.0, 180.0], [120.0, 300.0]])
+    kept = np.array([1, 1, 1, 1, 0])
+    bottom_edge = PhotoEdge(axis=1, position=190.0, beyond_greater=True)
+    center, size = box_before_edge(keypoints, kept, bottom_edge, 0.75)
+    # kept extent 40 x 80 grown by 15 % a side: x 94..146, y 88..192, stopped at y = 190 -> 52 x 102
+    top, bottom = center[1] - size[1] / 2, center[1] + size[1] / 2
+    assert (top + bottom) / 2 == pytest.approx((88 + 190) / 2)
+    assert size[1] == pytest.approx(102 * PADDING) and size[0] == pytest.approx(size[1] * 0.75)
+    left_edge = PhotoEdge(axis=0, position=110.0, beyond_greater=False)
+    center, size = box_before_edge(keypoints, kept, left_edge, 0.75)
+    assert center[0] == pytest.approx((110 + 146) / 2)
+
+
+def test_photometric_changes_alter_the_crop_but_not_the_targets():
+    image, keypoints, _ = _dot_image()
+    plan = CropPlan(np.array([150.0, 175.0]), np.array([240.0, 320.0]), 0.0, False, keypoints, np.ones(17))
+    plain = make_example(image, plan, SPEC)
+    changes = PhotometricConfig(occlusion_prob=1.0, colour_prob=1.0, low_resolution_prob=1.0)
+    changed = make_example(image, plan, SPEC, changes, np.random.default_rng(0))
+    assert np.abs(changed.image - plain.image).mean() > 0.05
+    np.testing.assert_array_equal(changed.heatmaps, plain.heatmaps)
+    np.testing.assert_array_equal(changed.target_weight, plain.target_weight)
+    with pytest.raises(ValueError, match="rng"):
+        make_example(image, plan, SPEC, changes)
+
+
+def test_augment_config_names_the_photometric_changes_it_wants():
+    assert AugmentConfig().photometric is None
+    changes = AugmentConfig(colour_prob=0.5, low_resolution_prob=0.25).photometric
+    assert changes is not None and changes.colour_prob == 0.5 and changes.low_resolution_prob == 0.25
+    assert changes.occlusion_prob == 0 and changes.blur_prob == 0 and changes.noise_prob == 0

@@ -1,15 +1,16 @@
-"""Distillation augmentations: colour, blur, noise, occlusion, background replacement."""
+"""Photometric augmentation (colour, blur, noise, occlusion, low resolution) and background replacement."""
 
 import numpy as np
 import pytest
 
-from pose.train.distill.augment import (
+from pose.train.distill.augment import paste_person
+from pose.train.photometric import (
     PhotometricConfig,
     add_noise,
     blur,
     jitter_colour,
+    low_resolution,
     occlude,
-    paste_person,
     photometric,
 )
 
@@ -54,6 +55,15 @@ def test_occlusion_stays_inside_the_box(image):
         if len(changed[0]):
             assert changed[1].min() >= 10 and changed[1].max() <= 41
             assert changed[0].min() >= 5 and changed[0].max() <= 46
+
+
+def test_low_resolution_keeps_the_size_and_loses_fine_detail():
+    checkers = (np.indices((64, 48)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    fine = np.repeat(checkers[..., None], 3, axis=2)
+    out = low_resolution(fine, np.random.default_rng(5), max_downscale=3.0)
+    assert out.shape == fine.shape and out.dtype == np.uint8
+    detail = np.abs(np.diff(out.astype(int), axis=1)).mean()
+    assert detail < 0.2 * np.abs(np.diff(fine.astype(int), axis=1)).mean()
 
 
 def test_photometric_with_zero_probabilities_is_the_identity(image):
