@@ -153,9 +153,9 @@ def draw_photo_edge(
 ) -> PhotoEdge | None:
     """A photo edge across the labelled keypoints, as the frame of a photo cuts a person off.
 
-    Seven times in ten a bottom edge between 35 % and 80 % of the way down the keypoints (legs, or legs and
-    hips, cut off); otherwise a left or right edge between 40 % and 75 % of the way across from the side
-    kept.
+    Seven times in ten a bottom edge between 35 % and 80 % of the way down the keypoints (for an upright
+    person: the legs, or the legs and hips, cut off); otherwise a left or right edge between 40 % and 75 % of
+    the way across from the side kept. Edges follow the image axes, as a photo's frame does.
 
     Returns:
         The edge, or None when fewer than :data:`MIN_KEPT_KEYPOINTS` labelled keypoints would stay.
@@ -211,7 +211,7 @@ def plan_crop(
     augment: AugmentConfig | None,
     rng: np.random.Generator,
 ) -> CropPlan:
-    """Draw the random flip, half-body box, scale and rotation for one person (no pixels touched).
+    """Draw the random flip, photo edge or half-body box, scale and rotation of one person (no pixel touched).
 
     With ``augment=None`` the plan is the plain crop of the box (validation-style, no randomness).
     """
