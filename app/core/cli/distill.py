@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.core.cli.arg_types import int_in_range
+
 if TYPE_CHECKING:
     from pose.train.distill.build import SplitSummary
     from pose.train.distill.proposals import Detector
@@ -102,6 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ship", metavar="FILE",
                         help="afterwards, score the run's last epoch_NNN.pt on the held-out set and copy it "
                              "to assets/weights/FILE with a MANIFEST entry (the model card)")
+    parser.add_argument("--average-epochs", type=int_in_range(1), default=1, metavar="N",
+                        help="with --ship: ship the mean weights of the run's last N epoch checkpoints "
+                             "(checkpoint averaging; default 1, the last epoch as it is)")
     parser.add_argument("--skip-labelling", action="store_true",
                         help="reuse the dataset already in --out (train only)")
     parser.add_argument("--device", default="auto", help="training device: auto, cpu, cuda (default auto)")
@@ -259,8 +264,8 @@ def _train(args: argparse.Namespace) -> None:
 def _ship(args: argparse.Namespace) -> None:
     """Score the run's final weights on the sets that judge it (as ``main.py eval`` does) and ship them with
     their model card and the keypoint-score thresholds measured on the first of those sets
-    (:mod:`pose.evaluation.score_thresholds`). The final epoch, not ``best.pt``: the validation set selected
-    ``best.pt``, so its score would be optimistic."""
+    (:mod:`pose.evaluation.score_thresholds`). The final epoch (or the mean of the last ``--average-epochs``),
+    not ``best.pt``: the validation set selected ``best.pt``, so its score would be optimistic."""
     from app.core.weights import ship_weights
     from pose.estimator import TopDownEstimator
     from pose.evaluation import evaluate
@@ -271,11 +276,17 @@ def _ship(args: argparse.Namespace) -> None:
     )
     from pose.models.registry import create_model
 
-    final = _final_weights(_run_dir(args))
+    averaged_epochs = None
+    if args.average_epochs > 1:
+        final, averaged_epochs = _averaged_weights(_run_dir(args), args.average_epochs)
+    else:
+        final = _final_weights(_run_dir(args))
     dataset = json.loads((args.out / "dataset.json").read_text(encoding="utf-8"))
     model = create_model(_model_name(final), weights=final, input_size=_input_size(final))
     estimator = TopDownEstimator(model, device=args.device, flip=True)
     card: dict[str, object] = {"teacher": TEACHER_CARD[args.teacher], "data": dataset}
+    if averaged_epochs:
+        card["averaged_epochs"] = averaged_epochs
     for name, metric, labels, images in _scored_sets(args, dataset):
         report = evaluate(estimator, labels, images, boxes="gt", progress=False)
         card[name] = {
@@ -319,6 +330,23 @@ def _calibration_set(out: Path, dataset: dict) -> tuple[Path, Path]:
     except KeyError as missing:
         raise ValueError(f"'{out / 'dataset.json'}' names no {missing} (written by an older distill): label "
                          "the set again without --skip-labelling") from None
+
+
+def _averaged_weights(run_dir: Path, count: int) -> tuple[Path, list[int]]:
+    """The mean weights of the run's last ``count`` epochs, written to ``run_dir/average_epochs_A-B.pt``,
+    and the epochs averaged."""
+    import torch
+
+    from pose.train.averaging import average_checkpoints, last_epoch_checkpoints
+
+    try:
+        content = average_checkpoints(last_epoch_checkpoints(run_dir, count))
+    except ValueError as error:
+        raise ValueError(f"{error}: lower --average-epochs") from None
+    epochs = content["meta"]["averaged_epochs"]
+    target = run_dir / f"average_epochs_{epochs[0]}-{epochs[-1]}.pt"
+    torch.save(content, target)
+    return target, epochs
 
 
 def _final_weights(run_dir: Path) -> Path:

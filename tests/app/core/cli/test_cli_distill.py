@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from fake_teacher import PERSON_COLOUR, RedBlobTeacher
 from support import REPO_ROOT
 
@@ -122,6 +123,23 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     packed = json.loads((tmp_path / "packed" / "train.json").read_text())  # one 80x80 image per person
     assert len(packed["images"]) == len(train["annotations"]) and packed["images"][0]["height"] == 80
     assert (tmp_path / "packed" / "val.json").is_file()
+
+    run = out / "run"  # one step trained, no epoch finished: make two epochs of other weights to average
+    base = torch.load(run / "best.pt", weights_only=True)
+    for epoch, factor in ((1, 1.0), (2, 3.0)):
+        state = {k: v * factor if v.is_floating_point() else v for k, v in base["state_dict"].items()}
+        meta = {**base["meta"], "epoch": epoch}
+        torch.save({"state_dict": state, "meta": meta}, run / f"epoch_{epoch:03d}.pt")
+    ship_again = ["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train", "--out", str(out),
+                  "--device", "cpu", "--ship", "mean.pth"]
+    assert main.main([*ship_again, "--average-epochs", "3"]) == 1
+    assert "fewer than the 3 to average: lower --average-epochs" in capsys.readouterr().err
+    assert main.main([*ship_again, "--average-epochs", "2"]) == 0
+    mean = json.loads((shipped / "MANIFEST.json").read_text())["weights"][-1]
+    assert mean["file"] == "mean.pth" and mean["averaged_epochs"] == [1, 2]
+    mean_state = torch.load(shipped / "mean.pth", weights_only=True)["state_dict"]
+    name = next(k for k, v in base["state_dict"].items() if v.is_floating_point() and v.abs().sum() > 0)
+    torch.testing.assert_close(mean_state[name], base["state_dict"][name] * 2)  # (w + 3w) / 2
 
     del record["calibration_images"]  # a set labelled by an older distill
     (out / "dataset.json").write_text(json.dumps(record))
