@@ -75,7 +75,7 @@ def add_noise(image: np.ndarray, rng: np.random.Generator, max_sigma: float) -> 
 
 
 def low_resolution(image: np.ndarray, rng: np.random.Generator, max_downscale: float) -> np.ndarray:
-    """Shrink by ``U(1.5, max_downscale)`` (area averaging), enlarge back (bilinear): same size, less detail."""
+    """Shrink by ``U(1.5, max_downscale)`` (area mean), enlarge back (bilinear): same size, less detail."""
     height, width = image.shape[:2]
     factor = rng.uniform(1.5, max(max_downscale, 1.5))
     small = cv2.resize(
