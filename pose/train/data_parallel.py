@@ -6,9 +6,10 @@ averaging gradients (``DistributedDataParallel`` over gloo), keep both busy
 (``tests/benchmarks/train_processes.py``). Set ``[train] processes`` (with ``threads = 1``).
 
 :func:`train_in_processes` spawns the processes and waits. Every process builds the same run; the first
-(:attr:`Group.is_main`) alone validates, writes checkpoints and logs. A first Ctrl-C sets a shared stop flag
-that every process reads between steps, and they agree to stop on the same step (:meth:`Group.any`), so
-the run saves its state as a single process does; a second Ctrl-C ends them at once.
+(:attr:`Group.is_main`) alone validates, writes checkpoints and logs. A first Ctrl-C (or SIGTERM, SIGHUP) sets
+a shared stop flag that every process reads between steps, and they agree to stop on the same step
+(:meth:`Group.any`), so the run saves its state as a single process does; a second Ctrl-C ends them at once.
+A process whose launcher is gone (killed outright) sets the flag itself, so none trains on as an orphan.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import re
 import signal
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +39,43 @@ if TYPE_CHECKING:
     from pose.train.engine import RunOptions, TrainResult
 
 JOIN_POLL_S = 0.5
-"""How often the launcher looks at its workers and the Ctrl-C flag."""
+"""How often the launcher looks at its workers and the stop signals' flag."""
+PARENT_POLL_S = 1.0
+"""How often a training process checks that its launcher is still there."""
+
+log = logging.getLogger(__name__)
 
 
 class StopFlag(Protocol):
     """What a run polls between steps: a ``threading.Event`` or a ``multiprocessing.Event``."""
 
     def is_set(self) -> bool: ...
+
+
+class SettableFlag(StopFlag, Protocol):
+    """A stop flag that can also be raised."""
+
+    def set(self) -> None: ...
+
+
+def stop_when_orphaned(
+    stop: SettableFlag, parent_pid: int, poll_s: float = PARENT_POLL_S
+) -> threading.Thread:
+    """Start a daemon thread that sets ``stop`` once this process's parent is no longer ``parent_pid`` (the
+    launcher died without passing on a stop, e.g. SIGKILL): the processes then stop together on the next
+    step and save the state, instead of training on unseen. The thread ends when ``stop`` is set."""
+
+    def watch() -> None:
+        while not stop.is_set():
+            if os.getppid() != parent_pid:
+                log.warning("the training launcher (pid %d) is gone: stopping after this step", parent_pid)
+                stop.set()
+                return
+            time.sleep(poll_s)
+
+    thread = threading.Thread(target=watch, name="launcher-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True)
@@ -115,12 +149,12 @@ def train_in_processes(config: TrainConfig, options: RunOptions, worker: Worker)
         KeyboardInterrupt: Ctrl-C stopped the run (its state is saved, as by a single process).
         RuntimeError: a process failed; the message ends with its error.
     """
-    from pose.train.engine import stop_on_ctrl_c  # the engine imports this module
+    from pose.train.engine import stop_on_signals  # the engine imports this module
 
     size = config.train.processes
     context = torch.multiprocessing.get_context("spawn")
     stop, results = context.Event(), context.SimpleQueue()
-    with tempfile.TemporaryDirectory(prefix="edite-ddp-") as rendezvous, stop_on_ctrl_c() as ctrl_c:
+    with tempfile.TemporaryDirectory(prefix="edite-ddp-") as rendezvous, stop_on_signals() as signalled:
         shared = (size, f"file://{Path(rendezvous) / 'init'}", logging.getLogger().level, worker, config,
                   options, stop, results)
         processes = torch.multiprocessing.start_processes(
@@ -128,7 +162,7 @@ def train_in_processes(config: TrainConfig, options: RunOptions, worker: Worker)
         )
         try:
             while not processes.join(JOIN_POLL_S):
-                if ctrl_c.is_set():
+                if signalled.is_set():
                     stop.set()
         except torch.multiprocessing.ProcessRaisedException as error:  # the others are ended by join
             raise RuntimeError(f"a training process failed: {_error_line(str(error))}") from None
@@ -143,11 +177,12 @@ def train_in_processes(config: TrainConfig, options: RunOptions, worker: Worker)
 
 def _run_one(
     rank: int, size: int, rendezvous: str, log_level: int, worker: Worker, config: TrainConfig,
-    options: RunOptions, stop: StopFlag, results: multiprocessing.SimpleQueue,
+    options: RunOptions, stop: SettableFlag, results: multiprocessing.SimpleQueue,
 ) -> None:
     """One spawned process: join the group, run, and (the main one) hand the result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the launcher turns Ctrl-C into the shared stop flag
     logging.basicConfig(level=log_level, format=LOG_FORMAT)  # spawned processes start unconfigured
+    stop_when_orphaned(stop, os.getppid())
     with _process_group(rank, size, rendezvous):
         try:
             result = worker(config, options, Group(rank, size), stop)

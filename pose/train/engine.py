@@ -129,7 +129,7 @@ def train(config: TrainConfig, options: RunOptions) -> TrainResult:
             raise ConfigError("[train] processes > 1 shares a run over CPU processes: use --device cpu, "
                               "or processes = 1 on a GPU")
         return train_in_processes(config, options, run_process)
-    with stop_on_ctrl_c() as stop:
+    with stop_on_signals() as stop:
         return run_process(config, options, ALONE, stop)
 
 
@@ -348,29 +348,39 @@ def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str
         log.warning("resuming with a changed config: %s", "; ".join(changed))
 
 
-@contextlib.contextmanager
-def stop_on_ctrl_c() -> Iterator[threading.Event]:
-    """An event set by the first Ctrl-C, so the loop stops between steps and saves a consistent state.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that ask a run to stop cleanly: Ctrl-C, ``kill PID``, a closed terminal (no SIGHUP on Windows)."""
 
-    A second Ctrl-C interrupts at once. Only the main thread can handle signals; elsewhere the event is
-    never set and Ctrl-C behaves as usual.
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first Ctrl-C, SIGTERM or SIGHUP, so the loop stops between steps and saves a
+    consistent state.
+
+    The same signal again acts at once, as it did before the run (a second Ctrl-C interrupts). Only the main
+    thread can handle signals; elsewhere the event is never set and the signals behave as usual.
     """
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
 
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
-        signal.signal(signal.SIGINT, previous)
-        log.warning("Ctrl-C: stopping after this step and saving the state (Ctrl-C again to abort)")
+        signal.signal(signum, previous[signum])
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        log.warning("%s: stopping after this step and saving the state (%s again to abort)", name, name)
 
-    signal.signal(signal.SIGINT, request_stop)
+    for number in STOP_SIGNALS:
+        signal.signal(number, request_stop)
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from support import REPO_ROOT
 from pose.models.checkpoint import load_weights
 from pose.models.registry import create_model
 from pose.train.config import ConfigError, load_config
+from pose.train.data_parallel import stop_when_orphaned
 from pose.train.datasets import DatasetError, load_person_samples
 from pose.train.engine import RunOptions, train, train_step
 from pose.train.loader import TopDownTrainingSet
@@ -94,20 +95,20 @@ def uninterrupted(tmp_path_factory):
     return _final_state(config, result.out_dir)
 
 
-def _interrupt_with_ctrl_c_after_step(step: int, monkeypatch) -> None:
+def _send_signal_after_step(number: int, step: int, monkeypatch) -> None:
     calls = []
 
-    def step_then_ctrl_c(*args, **kwargs):
+    def step_then_signal(*args, **kwargs):
         loss = train_step(*args, **kwargs)
         calls.append(1)
         if len(calls) == step:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), number)
         return loss
 
-    monkeypatch.setattr("pose.train.engine.train_step", step_then_ctrl_c)
+    monkeypatch.setattr("pose.train.engine.train_step", step_then_signal)
 
 
-@pytest.mark.parametrize("interruption", ["max_steps", "ctrl_c"])
+@pytest.mark.parametrize("interruption", ["max_steps", "ctrl_c", "sigterm"])
 def test_interrupted_and_resumed_run_ends_bit_identical(interruption, uninterrupted, tmp_path, monkeypatch):
     """Stopped after 3 steps (mid-epoch), then resumed: weights, Adam moments and schedule equal those of
     the uninterrupted run exactly."""
@@ -116,10 +117,12 @@ def test_interrupted_and_resumed_run_ends_bit_identical(interruption, uninterrup
         part = _run(config, tmp_path, max_steps=3)
         assert (part.epoch, part.iteration) == (1, 3)
     else:
+        number = signal.SIGINT if interruption == "ctrl_c" else signal.SIGTERM  # `kill PID` stops cleanly too
         with monkeypatch.context() as patch:
-            _interrupt_with_ctrl_c_after_step(3, patch)
+            _send_signal_after_step(number, 3, patch)
             with pytest.raises(KeyboardInterrupt):
                 _run(config, tmp_path)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are restored
     resumed = _run(config, tmp_path, resume=True)
     assert (resumed.epoch, resumed.iteration) == (2, 4)
 
@@ -224,6 +227,18 @@ def test_ctrl_c_stops_every_process_on_one_step_and_the_run_resumes(tmp_path):
     assert 1 <= stopped_at < 30
     resumed = _run(config, tmp_path / "run", resume=True)
     assert (resumed.epoch, resumed.iteration) == (30, 30)
+
+
+def test_a_process_whose_launcher_is_gone_raises_the_stop_flag():
+    stop = threading.Event()
+    stop_when_orphaned(stop, parent_pid=os.getppid(), poll_s=0.01)
+    time.sleep(0.1)
+    assert not stop.is_set()  # the launcher is there
+    stop.set()  # (ends that watcher)
+    stop = threading.Event()
+    watcher = stop_when_orphaned(stop, parent_pid=-1, poll_s=0.01)  # a parent that is not ours: gone
+    watcher.join(timeout=5)
+    assert stop.is_set() and not watcher.is_alive()
 
 
 def test_processes_must_divide_the_batch_and_run_on_the_cpu(tmp_path, monkeypatch):
