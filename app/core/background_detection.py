@@ -1,7 +1,8 @@
 """Scheduled detector runs on a worker thread, collected a fixed number of frames later.
 
-While people are being followed from their keypoints, a scheduled detection only looks for newcomers, so
-it need not hold up the frame it was taken on: :class:`BackgroundDetection` runs it on a worker thread while
+While people are being followed from their keypoints, a scheduled detection only looks for newcomers (and
+gives back a limb that a followed box lost, :func:`merge_detections`), so it need not hold up the frame it
+was taken on: :class:`BackgroundDetection` runs it on a worker thread while
 the next frames are posed, and hands its boxes back exactly ``lag`` frames later (waiting if it is not done
 yet). Results therefore do not depend on timing: the same stream gives the same output on any machine.
 One detector call runs at a time (ultralytics models are not safe to call from two threads at once).
@@ -18,7 +19,9 @@ from pose.base import Closeable
 from pose.geometry import iou_matrix
 
 NEWCOMER_IOU = 0.3
-"""A detected box overlapping a followed person's box at least this much (IoU) is that person."""
+"""A detected box overlapping no followed person's box this much (IoU) is someone new."""
+SAME_PERSON_IOU = 0.5
+"""A detected and a followed box that are each other's best match with at least this IoU are one person."""
 
 
 class BackgroundDetection(Closeable):
@@ -77,14 +80,30 @@ class BackgroundDetection(Closeable):
             self._executor.shutdown(wait=True)
 
 
-def add_newcomers(
+def merge_detections(
     boxes: np.ndarray, box_scores: np.ndarray, detections: Detections
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``boxes`` (N, 4) and ``box_scores`` (N,) of the people followed, plus every detected box that
-    overlaps none of them (IoU < :data:`NEWCOMER_IOU`), with its score."""
+    """The people followed, ``boxes`` (N, 4) with ``box_scores`` (N,), merged with a detector run's boxes.
+
+    A followed box and a detected box that are each other's best match with IoU >= :data:`SAME_PERSON_IOU`
+    are one person: the followed box widens to their union, so a limb that the pose lost (and with it the
+    box made from the pose) comes back into the crop. A detected box that overlaps no followed box
+    (IoU < :data:`NEWCOMER_IOU`) is a newcomer, added with its score.
+    """
     detected = np.asarray(detections.xyxy, np.float32).reshape(-1, 4)
     scores = np.asarray(detections.scores, np.float32).reshape(-1)
-    if len(boxes) and len(detected):
-        new = iou_matrix(detected, boxes).max(axis=1) < NEWCOMER_IOU
-        detected, scores = detected[new], scores[new]
-    return np.concatenate([boxes, detected]), np.concatenate([box_scores, scores])
+    if not len(boxes) or not len(detected):
+        return np.concatenate([boxes, detected]), np.concatenate([box_scores, scores])
+    overlap = iou_matrix(detected, boxes)  # (detections, followed)
+    followed = np.arange(len(boxes))
+    best_detection = overlap.argmax(axis=0)
+    same = (overlap.argmax(axis=1)[best_detection] == followed) & (
+        overlap[best_detection, followed] >= SAME_PERSON_IOU
+    )
+    partner = detected[best_detection]
+    union = np.concatenate(
+        [np.minimum(boxes[:, :2], partner[:, :2]), np.maximum(boxes[:, 2:], partner[:, 2:])], axis=1
+    )
+    merged = np.where(same[:, None], union, boxes).astype(np.float32)
+    new = overlap.max(axis=1) < NEWCOMER_IOU
+    return np.concatenate([merged, detected[new]]), np.concatenate([box_scores, scores[new]])

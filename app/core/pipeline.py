@@ -6,11 +6,12 @@ derived from their previous keypoints; the detector runs again at once when a tr
 score drops below the re-detect threshold (``DetectorConfig.redetect_score``, by default the one measured for
 the weights) and below their score on their last detector frame, or when a person followed from their
 keypoints is lost (:mod:`app.core.slip_watch`: a person who is simply hard to see, or gone, is not re-detected
-on every frame). A scheduled run while people are followed only looks for newcomers: it runs in the
-background and its new people join ``DetectorConfig.background_lag`` frames later
-(:mod:`app.core.background_detection`). A scene where the detector found nobody is searched again on the
-schedule, in line (there is nothing to pose meanwhile): an empty webcam view costs one detector run in k
-frames, not one per frame, and a person who walks in is found within k frames.
+on every frame). A scheduled run while people are followed only looks for newcomers, and widens a followed
+box that lost a limb to the detected box of that person: it runs in the background and its boxes join
+``DetectorConfig.background_lag`` frames later (:mod:`app.core.background_detection`). A scene where the
+detector found nobody is searched again on the schedule, in line (there is nothing to pose meanwhile): an
+empty webcam view costs one detector run in k frames, not one per frame, and a person who walks in is found
+within k frames.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.core.background_detection import BackgroundDetection, add_newcomers
+from app.core.background_detection import BackgroundDetection, merge_detections
 from app.core.config import PipelineConfig, detector_export_dir, weights_min_pose_score
 from app.core.errors import ModelLoadError
 from app.core.slip_watch import SlipWatch
@@ -203,9 +204,9 @@ class Pipeline(Closeable):
             boxes, box_scores = self._detect(frame.image)
         else:
             boxes, box_scores = self._followed.boxes, self._followed.box_scores
-            newcomers = self._background.collect() if self._background is not None else None
-            if newcomers is not None:
-                boxes, box_scores = add_newcomers(boxes, box_scores, newcomers)
+            detections = self._background.collect() if self._background is not None else None
+            if detections is not None:
+                boxes, box_scores = merge_detections(boxes, box_scores, detections)
         detected = in_line or self._start_background_detection(frame.image)
         self._frames_since_detection = 1 if detected else self._frames_since_detection + 1
         clock.lap("detect")

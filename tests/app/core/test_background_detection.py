@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scripted_people import Scene, ScriptedDetector, ScriptedEstimator, ScriptedPerson, walking
 
-from app.core.background_detection import BackgroundDetection, add_newcomers
+from app.core.background_detection import BackgroundDetection, merge_detections
 from app.core.config import DetectorConfig, PipelineConfig
 from app.core.pipeline import Pipeline
 from detectors.base import Detections
@@ -126,13 +126,25 @@ def test_closing_waits_for_the_run_in_flight_and_stops_the_worker_even_on_error(
         background.start(image)
 
 
-def test_add_newcomers_keeps_the_followed_boxes_and_adds_only_unmatched_detections() -> None:
-    followed = np.array([[0, 0, 100, 200]], np.float32)
-    detections = Detections(np.array([[5, 5, 105, 205], [300, 0, 400, 200]], np.float32),
-                            np.array([0.9, 0.8], np.float32))
-    boxes, scores = add_newcomers(followed, np.array([0.7], np.float32), detections)
-    np.testing.assert_array_equal(boxes, [[0, 0, 100, 200], [300, 0, 400, 200]])
-    np.testing.assert_array_equal(scores, np.array([0.7, 0.8], np.float32))
+def test_a_detection_adds_newcomers_and_gives_a_followed_box_its_lost_limb_back() -> None:
+    followed = np.array([[0, 0, 100, 200], [300, 0, 360, 200]], np.float32)  # the second lost an arm
+    detections = Detections(
+        np.array([[5, 5, 105, 205], [300, 0, 400, 200], [600, 0, 700, 200]], np.float32),
+        np.array([0.9, 0.8, 0.6], np.float32),
+    )
+    boxes, scores = merge_detections(followed, np.array([0.7, 0.75], np.float32), detections)
+    np.testing.assert_array_equal(boxes, [[0, 0, 105, 205], [300, 0, 400, 200], [600, 0, 700, 200]])
+    np.testing.assert_array_equal(scores, np.array([0.7, 0.75, 0.6], np.float32))  # followed keep theirs
     empty = np.zeros((0, 4), np.float32)
-    boxes, scores = add_newcomers(empty, np.zeros(0, np.float32), detections)
-    assert len(boxes) == 2 and len(scores) == 2
+    boxes, scores = merge_detections(empty, np.zeros(0, np.float32), detections)
+    assert len(boxes) == 3 and len(scores) == 3
+
+
+def test_a_detection_of_a_neighbour_does_not_widen_a_followed_box() -> None:
+    """Two people side by side: each followed box widens only to its own detection, never to the union of
+    two people; a detection that half-overlaps a box (0.3 <= IoU < 0.5) is neither merged nor new."""
+    followed = np.array([[0, 0, 100, 200], [90, 0, 190, 200]], np.float32)
+    detections = Detections(np.array([[95, 0, 195, 200], [40, 0, 130, 200]], np.float32),
+                            np.array([0.9, 0.5], np.float32))
+    boxes, _ = merge_detections(followed, np.array([0.7, 0.7], np.float32), detections)
+    np.testing.assert_array_equal(boxes, [[0, 0, 100, 200], [90, 0, 195, 200]])
