@@ -271,12 +271,17 @@ def cached_choice(model: nn.Module, cache: Path | None = None) -> Choice | None:
     return read_choice((cache or cache_dir()) / CACHE_NAME, key_digest(machine_key(model)))
 
 
+class TuningCancelledError(Exception):
+    """The trials were stopped before their end (the app is closing); nothing was cached."""
+
+
 def autotune(
     model: nn.Module,
     cache: Path | None = None,
     candidates: list[str] | None = None,
     build: Builder = _cpu_float32,
     crops: np.ndarray | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> Choice:
     """The fastest accurate runtime for ``model`` on this machine: from the cache, else by trials (cached).
 
@@ -286,6 +291,11 @@ def autotune(
         candidates: runtimes to try (default :func:`candidate_runtimes`).
         build: makes a runtime's forward pass (tests inject fakes).
         crops: ``(B, 3, H, W)`` calibration inputs (default :func:`calibration_crops`).
+        cancelled: asked before each trial; True stops the trials there.
+
+    Raises:
+        TuningCancelledError: ``cancelled`` said so before the last trial.
+        ValueError: no runtime passed its trial.
     """
     key = machine_key(model)
     digest = key_digest(key)
@@ -298,7 +308,10 @@ def autotune(
                 key["cpu"])
     reference = _reference_heatmaps(model, crops, build)
     trials: list[Trial] = []
-    for runtime in candidates or candidate_runtimes():
+    runtimes = candidates or candidate_runtimes()
+    for runtime in runtimes:
+        if cancelled():
+            raise TuningCancelledError(f"stopped after {len(trials)} of {len(runtimes)} runtime trials")
         accepted = [trial.ms_per_crop for trial in trials if trial.accepted and trial.ms_per_crop is not None]
         trials.append(run_trial(model, runtime, crops, reference, build, min(accepted, default=None)))
         logger.info("pose runtime trial: %s", trials[-1])

@@ -2,10 +2,12 @@
 
 The first time a model runs on a machine, :func:`pose.runtime_autotune.autotune` times every CPU runtime
 (a minute or two on two cores). An app must not wait for that: :class:`BackgroundTuning` runs the trials and
-builds the winner's forward pass on a daemon thread, from its own copy of the model, while the estimator
-serves frames with :func:`pose.runtime.resolve_runtime`'s guess; the estimator swaps the winner in between
-two calls. The trials then share the CPU with the frames being processed, which slows every runtime alike;
-the choice is cached like any other, so later starts use it at once.
+builds the winner's forward pass on a thread, from its own copy of the model, while the estimator serves
+frames with :func:`pose.runtime.resolve_runtime`'s guess; the estimator swaps the winner in between two
+calls. The trials then share the CPU with the frames being processed, which slows every runtime alike; the
+choice is cached like any other, so later starts use it at once. A run that ends first stops the trials
+after the one in progress and waits for it: a thread left inside ONNX Runtime or OpenVINO while Python shuts
+down crashed the process (a segmentation fault or an abort after every output was written).
 """
 
 from __future__ import annotations
@@ -19,18 +21,22 @@ from torch import nn
 
 from pose.base import Closeable
 from pose.runtime import Forward
-from pose.runtime_autotune import Choice, autotune
+from pose.runtime_autotune import Choice, TuningCancelledError, autotune
 
 logger = logging.getLogger(__name__)
 
 ForwardBuilder = Callable[[nn.Module, str], Forward]
 """(model, runtime name) -> that runtime's forward pass, as the estimator would build it."""
-Tuner = Callable[[nn.Module], Choice]
-"""model -> the runtime chosen for it on this machine (:func:`pose.runtime_autotune.autotune`)."""
+Tuner = Callable[..., Choice]
+"""``(model, cancelled=...)`` -> the runtime chosen for it on this machine
+(:func:`pose.runtime_autotune.autotune`); ``cancelled()`` turns True when the trials should stop (then it
+raises ``TuningCancelledError``)."""
+CLOSE_WAIT_S = 120.0
+""":meth:`BackgroundTuning.close` waits at most this long for the trial in progress."""
 
 
 class BackgroundTuning(Closeable):
-    """Times the runtimes for ``model`` and builds the winner, on a daemon thread started at once.
+    """Times the runtimes for ``model`` and builds the winner, on a thread started at once.
 
     Args:
         model: eval-mode float32 CPU pose model; copied, so the caller may go on using it.
@@ -39,8 +45,9 @@ class BackgroundTuning(Closeable):
             caller keeps its forward pass).
         tune: picks the runtime (default :func:`pose.runtime_autotune.autotune`).
 
-    :meth:`close` before the thread ends closes its forward pass as soon as it is built; the trials
-    themselves run to their end (they are not interruptible), on a daemon thread that never blocks exit.
+    :meth:`close` before the thread ends stops the trials after the one in progress, waits for it (a few
+    seconds, at most :data:`CLOSE_WAIT_S`) and builds nothing; nothing is cached, so the next start times
+    them again.
     """
 
     def __init__(
@@ -49,11 +56,11 @@ class BackgroundTuning(Closeable):
         self._model = copy.deepcopy(model)
         self._build, self._running, self._tune = build, running, tune or autotune
         self._lock = threading.Lock()
-        self._done = threading.Event()
+        self._done, self._cancel = threading.Event(), threading.Event()
         self._ready: tuple[Choice, Forward | None] | None = None
         self.error: str | None = None
         """Why the trials failed (one line), or None."""
-        self._thread = threading.Thread(target=self._run, name="pose-runtime-trials", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="pose-runtime-trials")
         self._thread.start()
 
     @property
@@ -74,8 +81,11 @@ class BackgroundTuning(Closeable):
 
     def _run(self) -> None:
         try:
-            choice = self._tune(self._model)
-            forward = None if choice.runtime == self._running else self._build(self._model, choice.runtime)
+            choice = self._tune(self._model, cancelled=self._cancel.is_set)
+            wanted = choice.runtime != self._running and not self._cancel.is_set()  # closed: nobody takes it
+            forward = self._build(self._model, choice.runtime) if wanted else None
+        except TuningCancelledError as stopped:
+            logger.info("pose runtime trials stopped (%s): they run again on the next start", stopped)
         except Exception as error:  # the estimator keeps its first guess; the reason is logged
             self.error = " ".join(f"{type(error).__name__}: {error}".split())
             logger.warning("timing the pose runtimes failed, keeping the first guess: %s", self.error)
@@ -91,6 +101,9 @@ class BackgroundTuning(Closeable):
             self._done.set()
 
     def _close(self) -> None:
+        self._cancel.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(CLOSE_WAIT_S)
         ready = self.take()
         if ready is not None and ready[1] is not None:
             ready[1].close()

@@ -15,7 +15,9 @@ from pose.models.registry import create_model
 from pose.runtime_autotune import (
     CACHE_NAME,
     Trial,
+    TuningCancelledError,
     autotune,
+    cached_choice,
     calibration_crops,
     guard_error,
     pick,
@@ -108,6 +110,14 @@ def test_autotune_picks_the_fastest_runtime_from_injected_timings(tiny, fakes, t
     torch_trial = next(trial for trial in choice.trials if trial.runtime == "torch")
     assert not torch_trial.accepted and "not timed further" in torch_trial.note  # 1000 ms > 3x 7 ms
     assert built[0] == "torch"  # the float32 reference comes first
+
+
+def test_cancelled_trials_stop_before_the_next_runtime_and_cache_nothing(tiny, fakes, tmp_path) -> None:
+    build, built = fakes({"onnx": (12.0, 0), "openvino": (7.0, 0)})
+    with pytest.raises(TuningCancelledError, match="stopped after 1 of 3 runtime trials"):
+        autotune(tiny, cache=tmp_path, candidates=["onnx", "openvino", "torch"], build=build, crops=CROPS,
+                 cancelled=lambda: len(built) >= 2)  # the reference and one trial built
+    assert built == ["torch", "onnx"] and cached_choice(tiny, cache=tmp_path) is None
 
 
 def test_every_runtime_built_is_closed_after_its_trial(tiny, fakes, tmp_path) -> None:

@@ -4,6 +4,7 @@ the timed winner over between two calls; failures and early closes leave nothing
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def tiny() -> torch.nn.Module:
 def test_the_winner_is_built_from_a_copy_and_handed_over_once(tiny):
     tuned_models = []
 
-    def tune(model):
+    def tune(model, cancelled):
         tuned_models.append(model)
         return _choice("openvino-bf16", 2.5)
 
@@ -61,13 +62,13 @@ def test_the_winner_is_built_from_a_copy_and_handed_over_once(tiny):
 def test_when_the_running_runtime_wins_nothing_is_built(tiny):
     built = []
     tuning = BackgroundTuning(tiny, lambda model, runtime: built.append(runtime), "onnx",
-                              lambda model: _choice("onnx", 3.0))
+                              lambda model, cancelled: _choice("onnx", 3.0))
     assert tuning.wait(WAIT_S)
     assert tuning.take() == (_choice("onnx", 3.0), None) and built == []
 
 
 def test_failed_trials_say_why_and_hand_over_nothing(tiny):
-    def tune(model):
+    def tune(model, cancelled):
         raise ValueError("no pose runtime passed the trials")
 
     tuning = BackgroundTuning(tiny, lambda model, runtime: RecordedForward(runtime), "onnx", tune)
@@ -75,22 +76,25 @@ def test_failed_trials_say_why_and_hand_over_nothing(tiny):
     assert tuning.take() is None and tuning.error == "ValueError: no pose runtime passed the trials"
 
 
-def test_closing_during_the_trials_closes_the_winner_when_it_is_built(tiny):
-    release, built = threading.Event(), []
+@pytest.mark.parametrize("last_trial", ["stopped", "ended with a winner"])
+def test_closing_during_the_trials_stops_them_and_waits_for_the_thread(tiny, last_trial):
+    """A run that ends before the trials must not leave their thread inside a runtime at exit (it crashed
+    the interpreter): close() stops them after the trial in progress, waits, and builds nothing."""
+    started, built = threading.Event(), []
 
-    def tune(model):
-        release.wait(WAIT_S)
+    def tune(model, cancelled):
+        started.set()
+        while not cancelled():  # a trial in progress until the caller closes
+            time.sleep(0.01)
+        if last_trial == "stopped":
+            raise runtime_autotune.TuningCancelledError("stopped after 1 of 4 runtime trials")
         return _choice()
 
-    def build(model, runtime):
-        built.append(RecordedForward(runtime))
-        return built[-1]
-
-    tuning = BackgroundTuning(tiny, build, "onnx", tune)
+    tuning = BackgroundTuning(tiny, lambda model, runtime: built.append(runtime), "onnx", tune)
+    assert started.wait(WAIT_S)
     tuning.close()
-    release.set()
-    assert tuning.wait(WAIT_S)
-    assert built[0].closed and tuning.take() is None
+    assert not tuning.running and not any(t.name == "pose-runtime-trials" for t in threading.enumerate())
+    assert built == [] and tuning.take() is None and tuning.error is None
 
 
 @pytest.fixture
@@ -120,7 +124,7 @@ def _people_image() -> tuple[np.ndarray, np.ndarray]:
 
 def test_the_estimator_runs_at_once_on_a_guess_then_takes_the_timed_winner_over(tiny, recorded_tunings,
                                                                                 monkeypatch):
-    monkeypatch.setattr(runtime_tuning, "autotune", lambda model: _choice("torch", 1.5))
+    monkeypatch.setattr(runtime_tuning, "autotune", lambda model, cancelled: _choice("torch", 1.5))
     guess = resolve_runtime("auto", torch.device("cpu"))
     image, boxes = _people_image()
     with _background_estimator(tiny) as estimator:
@@ -135,7 +139,7 @@ def test_the_estimator_runs_at_once_on_a_guess_then_takes_the_timed_winner_over(
 
 def test_the_estimator_keeps_its_first_guess_running_when_it_wins(tiny, recorded_tunings, monkeypatch):
     guess = resolve_runtime("auto", torch.device("cpu"))
-    monkeypatch.setattr(runtime_tuning, "autotune", lambda model: _choice(guess, 4.0))
+    monkeypatch.setattr(runtime_tuning, "autotune", lambda model, cancelled: _choice(guess, 4.0))
     image, boxes = _people_image()
     with _background_estimator(tiny) as estimator:
         running = estimator._forward_fn
@@ -145,7 +149,7 @@ def test_the_estimator_keeps_its_first_guess_running_when_it_wins(tiny, recorded
 
 
 def test_the_estimator_keeps_its_guess_when_the_trials_fail(tiny, recorded_tunings, monkeypatch):
-    def failing(model):
+    def failing(model, cancelled):
         raise ValueError("no pose runtime passed the trials")
 
     monkeypatch.setattr(runtime_tuning, "autotune", failing)
@@ -158,7 +162,7 @@ def test_the_estimator_keeps_its_guess_when_the_trials_fail(tiny, recorded_tunin
 
 def test_a_cached_choice_is_used_at_once_without_trials(tiny, recorded_tunings, monkeypatch):
     monkeypatch.setattr(runtime_autotune, "cached_choice", lambda model: _choice("torch", 2.0))
-    monkeypatch.setattr(runtime_autotune, "autotune", lambda model: _choice("torch", 2.0))
+    monkeypatch.setattr(runtime_autotune, "autotune", lambda model, cancelled=None: _choice("torch", 2.0))
     with TopDownEstimator(tiny, device="cpu", runtime="auto", tune_in_background=True) as estimator:
         assert estimator.runtime == RuntimeInfo("torch", 2.0)
     assert recorded_tunings == []
