@@ -12,9 +12,11 @@ down crashed the process (a segmentation fault or an abort after every output wa
 
 from __future__ import annotations
 
+import atexit
 import copy
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 
 from torch import nn
@@ -34,6 +36,9 @@ raises ``TuningCancelledError``)."""
 CLOSE_WAIT_S = 120.0
 """:meth:`BackgroundTuning.close` waits at most this long for the trial in progress."""
 
+_RUNNING: weakref.WeakSet[BackgroundTuning] = weakref.WeakSet()
+"""Every tuning not yet closed, closed at interpreter exit if its owner never did (see the module doc)."""
+
 
 class BackgroundTuning(Closeable):
     """Times the runtimes for ``model`` and builds the winner, on a thread started at once.
@@ -47,7 +52,8 @@ class BackgroundTuning(Closeable):
 
     :meth:`close` before the thread ends stops the trials after the one in progress, waits for it (a few
     seconds, at most :data:`CLOSE_WAIT_S`) and builds nothing; nothing is cached, so the next start times
-    them again.
+    them again. The thread is a daemon, and a tuning left open is closed the same way at interpreter exit,
+    so an owner that never closes it (an error path) neither waits for every trial nor crashes on the way out.
     """
 
     def __init__(
@@ -60,7 +66,8 @@ class BackgroundTuning(Closeable):
         self._ready: tuple[Choice, Forward | None] | None = None
         self.error: str | None = None
         """Why the trials failed (one line), or None."""
-        self._thread = threading.Thread(target=self._run, name="pose-runtime-trials")
+        self._thread = threading.Thread(target=self._run, name="pose-runtime-trials", daemon=True)
+        _RUNNING.add(self)
         self._thread.start()
 
     @property
@@ -101,9 +108,17 @@ class BackgroundTuning(Closeable):
             self._done.set()
 
     def _close(self) -> None:
+        _RUNNING.discard(self)
         self._cancel.set()
         if self._thread is not threading.current_thread():
             self._thread.join(CLOSE_WAIT_S)
         ready = self.take()
         if ready is not None and ready[1] is not None:
             ready[1].close()
+
+
+@atexit.register
+def _close_left_open() -> None:
+    """Stop the trials of every tuning still open before Python tears down the runtimes they run in."""
+    for tuning in list(_RUNNING):
+        tuning.close()

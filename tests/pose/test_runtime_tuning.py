@@ -3,12 +3,15 @@ the timed winner over between two calls; failures and early closes leave nothing
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
 import torch
+from support import REPO_ROOT
 
 from pose import runtime_autotune, runtime_tuning
 from pose.base import RuntimeInfo
@@ -95,6 +98,34 @@ def test_closing_during_the_trials_stops_them_and_waits_for_the_thread(tiny, las
     tuning.close()
     assert not tuning.running and not any(t.name == "pose-runtime-trials" for t in threading.enumerate())
     assert built == [] and tuning.take() is None and tuning.error is None
+
+
+LEFT_OPEN = """
+import sys, threading, time
+from pose.models.registry import create_model
+from pose.runtime_tuning import BackgroundTuning
+
+started = threading.Event()
+
+def tune(model, cancelled):
+    started.set()
+    while not cancelled():  # a long trial, until Python exits
+        time.sleep(0.01)
+    open(sys.argv[1], "w").write("cancelled")
+    raise RuntimeError("stopped")
+
+tuning = BackgroundTuning(create_model("edite_hrnet_tiny", input_size=(64, 64)).eval(),
+                          lambda model, runtime: None, "onnx", tune)
+started.wait()
+"""  # exits without closing the tuning
+
+
+def test_a_tuning_left_open_is_stopped_at_interpreter_exit(tmp_path):
+    marker = tmp_path / "trial"
+    done = subprocess.run([sys.executable, "-c", LEFT_OPEN, str(marker)], cwd=REPO_ROOT, timeout=WAIT_S,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert marker.read_text() == "cancelled"  # the trial saw the stop before Python tore down
 
 
 @pytest.fixture
