@@ -44,6 +44,7 @@ class TopDownTrainingSet(Dataset):
         self.spec = spec
         self.skeleton = skeleton
         self.augment = augment
+        self.changes = augment.photometric if augment is not None else None
         self.seed = seed
 
     def __len__(self) -> int:
@@ -60,8 +61,7 @@ class TopDownTrainingSet(Dataset):
             sample.center, sample.size, sample.keypoints, sample.visible, image.shape[1],
             self.skeleton, self.spec.aspect_ratio, self.augment, rng,
         )
-        changes = self.augment.photometric if self.augment is not None else None
-        example = make_example(image, plan, self.spec, changes, rng)
+        example = make_example(image, plan, self.spec, self.changes, rng)
         return {"image": example.image, "heatmaps": example.heatmaps, "target_weight": example.target_weight}
 
 
