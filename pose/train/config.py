@@ -15,6 +15,7 @@ or a value of the wrong type, is an error that names the file, the key and what 
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -240,7 +241,8 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = N
     """Defaults, updated by the TOML file at ``path`` (if any), then by ``overrides``.
 
     Args:
-        path: a TOML file or the name of a shipped config; ``None`` for the defaults.
+        path: a TOML file, the name of a shipped config, or a run's saved ``config.json`` (what a resumed
+            run continues with); ``None`` for the defaults.
         overrides: ``{"section.key": value}`` applied last (e.g. from ``--set train.batch_size=8``).
 
     Raises:
@@ -251,10 +253,7 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = N
     if path is not None:
         resolved = resolve_config_path(path)
         source = str(resolved)
-        try:
-            tables = tomllib.loads(resolved.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{source}: not valid TOML: {error}") from None
+        tables = _read_tables(resolved)
     config = _merge(TrainConfig(), tables, source)
     if overrides:
         nested: dict[str, dict[str, Any]] = {}
@@ -265,6 +264,20 @@ def load_config(path: str | Path | None, overrides: Mapping[str, Any] | None = N
             nested.setdefault(section, {})[key] = value
         config = _merge(config, nested, "overrides")
     return config
+
+
+def _read_tables(path: Path) -> dict[str, Any]:
+    """The sections of a TOML config, or of a run's saved JSON config."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}: not valid JSON: {error}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -100,7 +100,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the training and validation sets as one small image per person "
                              "(the training config's input size x 1.25, WebP) to DIR, to carry to a GPU "
                              "machine; train on it with main.py train --data-root DIR")
-    parser.add_argument("--resume", action="store_true", help="continue the training run in the run folder")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the training run in the run folder, with the config it was started "
+                             "with (--set changes values on top of it)")
     parser.add_argument("--ship", metavar="FILE",
                         help="afterwards, score the run's last epoch_NNN.pt on the held-out set and copy it "
                              "to assets/weights/FILE with a MANIFEST entry (the model card)")
@@ -135,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"interrupted: continue with --skip-labelling --set ... and main.py train --resume "
-              f"--out {_run_dir(args)}", file=sys.stderr)
+        print(f"interrupted: continue with the same command plus --skip-labelling --resume "
+              f"(run folder {_run_dir(args)})", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -223,8 +225,12 @@ def _pack(args: argparse.Namespace) -> None:
         print(f"packed {split}: {packed} ({size / 1e6:.1f} MB of images)")
 
 
-def _train_config(args: argparse.Namespace) -> str:
-    """--train-config, else the teacher's default config."""
+def _train_config(args: argparse.Namespace) -> str | Path:
+    """--train-config; else, with --resume, the config the run started with (saved in its folder, so a
+    resumed run keeps its schedule and the ``--set`` values it was started with); else the teacher's."""
+    saved = _run_dir(args) / "config.json"
+    if not args.train_config and args.resume and saved.is_file():
+        return saved
     return args.train_config or DEFAULT_TRAIN_CONFIGS[args.teacher]
 
 

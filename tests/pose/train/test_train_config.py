@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
 from pose.skeleton import SKELETONS
@@ -136,3 +139,14 @@ def test_to_dict_round_trips_through_overrides():
         for key, value in values.items()
     }
     assert load_config(None, flat) == config
+
+
+def test_a_runs_saved_json_config_loads_back_and_takes_overrides(tmp_path):
+    config = load_config("edite_hrnet_l_mpii_256x256", {"optim.lr": 1e-4})
+    saved = tmp_path / "config.json"
+    saved.write_text(json.dumps(config.to_dict()), encoding="utf-8")
+    assert load_config(saved) == config
+    assert load_config(saved, {"optim.epochs": 3}).optim == dataclasses.replace(config.optim, epochs=3)
+    saved.write_text("{", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(saved)

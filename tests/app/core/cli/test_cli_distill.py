@@ -57,6 +57,14 @@ def test_distill_labels_splits_and_trains(tmp_path, footage, monkeypatch, capsys
     assert summary["iterations"] == 1 and "AP" in summary["metrics"]
     assert (out / "run" / "best.pt").is_file() and (out / "run" / "last.pt").is_file()
 
+    # resumed without repeating the --set values: the run goes on with the config it was started with
+    code = main.main(["distill", "--skip-labelling", "--resume", "--out", str(out), "--device", "cpu",
+                      "--max-steps", "2", "--set", "train.val_interval=5"])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((out / "run" / "distill.json").read_text())["iterations"] == 2
+    resumed = json.loads((out / "run" / "config.json").read_text())
+    assert resumed["model"]["name"] == "edite_hrnet_tiny" and resumed["train"]["val_interval"] == 5
+
 
 def test_the_same_footage_cannot_be_trained_on_and_held_out(tmp_path, footage, capsys):
     code = main.main(["distill", "--videos", footage["train"], "--holdout", footage["train"],
