@@ -18,12 +18,14 @@ DEFAULT_RUNS_DIR = Path("runs")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="CONFIG",
-                        help="a TOML config file, or the name of a shipped one in pose/train/configs "
-                             "(e.g. edite_hrnet_s_coco_256x192)")
+                        help="a TOML config file, the name of a shipped one in pose/train/configs "
+                             "(e.g. edite_hrnet_s_coco_256x192), or a run's saved config.json")
     parser.add_argument("--out", type=Path, metavar="DIR",
-                        help=f"run folder for checkpoints and logs (default {DEFAULT_RUNS_DIR}/CONFIG_NAME)")
+                        help=f"run folder for checkpoints and logs (default {DEFAULT_RUNS_DIR}/CONFIG_NAME, "
+                             "or the folder of a saved config.json)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its last.pt (weights, optimizer, schedule, RNG)")
+                        help="continue the run in --out from its last.pt (weights, optimizer, schedule, "
+                             "RNG); --config OUT/config.json continues it with its own config")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=int, metavar="N",
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as error:  # CUDA asked for but absent
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    out_dir = args.out or DEFAULT_RUNS_DIR / Path(args.config).stem
+    out_dir = args.out or _default_out_dir(Path(args.config))
     try:
         options = RunOptions(out_dir=out_dir, device=str(device), resume=args.resume,
                              max_steps=args.max_steps, max_minutes=args.max_minutes,
@@ -81,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     _print_summary(result)
     return 0
+
+
+def _default_out_dir(config: Path) -> Path:
+    """A saved run config's own folder, else ``runs/<config name>``."""
+    return config.parent if config.suffix == ".json" else DEFAULT_RUNS_DIR / config.stem
 
 
 def _print_summary(result: TrainResult) -> None:

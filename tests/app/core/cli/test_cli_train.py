@@ -85,3 +85,13 @@ def test_smoke_run_then_resume(tmp_path, capsys):
     assert "trained 1 epochs, 2 iterations" in out
     assert "last validation: AP" in out
     assert (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_a_run_resumes_from_its_saved_config_in_its_own_folder(tmp_path, capsys):
+    run = tmp_path / "run"
+    started = ["train", "--config", str(_config(tmp_path)), "--out", str(run), "--device", "cpu"]
+    assert main.main([*started, "--no-progress", "--max-steps", "1"]) == 0
+    capsys.readouterr()
+    resumed = ["train", "--config", str(run / "config.json"), "--resume", "--device", "cpu", "--no-progress"]
+    assert main.main([*resumed, "--max-steps", "2"]) == 0
+    assert f"2 iterations: {run}" in capsys.readouterr().out
