@@ -153,8 +153,9 @@ def draw_photo_edge(
 ) -> PhotoEdge | None:
     """A photo edge across the labelled keypoints, as the frame of a photo cuts a person off.
 
-    Seven times in ten a bottom edge between 35 % and 80 % of the way down the keypoints (for an upright
-    person: the legs, or the legs and hips, cut off); otherwise a left or right edge between 40 % and 75 % of
+    Seven times in ten a bottom edge between 20 % and 80 % of the way down the keypoints (for an upright
+    person: the legs, the legs and hips, or all but the head and shoulders cut off, as in COCO's close-ups);
+    otherwise a left or right edge between 40 % and 75 % of
     the way across from the side kept. Edges follow the image axes, as a photo's frame does.
 
     Returns:
@@ -165,7 +166,7 @@ def draw_photo_edge(
     if len(points) < MIN_KEPT_KEYPOINTS:
         return None
     if rng.random() < 0.7:
-        axis, beyond_greater, fraction = 1, True, rng.uniform(0.35, 0.8)
+        axis, beyond_greater, fraction = 1, True, rng.uniform(0.2, 0.8)
     else:
         axis, beyond_greater, fraction = 0, bool(rng.random() < 0.5), rng.uniform(0.4, 0.75)
     low, high = points[:, axis].min(), points[:, axis].max()

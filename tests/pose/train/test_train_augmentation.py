@@ -202,6 +202,20 @@ def test_no_photo_edge_where_too_few_keypoints_would_stay():
         assert draw_photo_edge(keypoints, visible, np.random.default_rng(seed)) is None
 
 
+def test_some_photo_edges_leave_only_the_head_and_shoulders():
+    """COCO's close-ups: a bottom edge between the shoulders and the elbows of an upright person."""
+    heights = [20, 18, 18, 20, 20, 50, 50, 90, 90, 125, 125, 130, 130, 190, 190, 250, 250]
+    keypoints = np.stack([np.linspace(80.0, 120.0, 17), np.array(heights, float)], axis=1)
+    visible = np.ones(17)
+    kept_sets = set()
+    for seed in range(200):
+        edge = draw_photo_edge(keypoints, visible, np.random.default_rng(seed))
+        if edge is not None and edge.axis == 1:
+            kept_sets.add(int((~edge.beyond(keypoints)).sum()))
+    assert 7 in kept_sets  # face and shoulders only
+    assert min(kept_sets) == 7  # never the face alone
+
+
 def test_the_box_before_an_edge_stops_at_the_edge():
     keypoints = np.array([[100.0, 100.0], [140.0, 100.0], [100.0, 180.0], [140.0, 180.0], [120.0, 300.0]])
     kept = np.array([1, 1, 1, 1, 0])
