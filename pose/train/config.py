@@ -89,7 +89,7 @@ class AugmentConfig:
         scale_factor: box scale x= clip(N(0,1)*f + 1, 1-f, 1+f).
         rotation_factor, rotation_prob: with this probability rotate by clip(N(0,1)*f, -2f, 2f) degrees.
         truncation_prob: probability of cutting the person at a photo edge drawn across the body (below the
-            shoulders or beside the trunk): pixels beyond it black, keypoints beyond it unlabelled, the box
+            shoulders, the waist or the knees, or beside the trunk): pixels beyond it black, keypoints beyond it unlabelled, the box
             shrunk to what is left, as for the many COCO persons that the photo cuts off. Instead of the
             half-body crop, never with it.
         occlusion_prob, colour_prob, blur_prob, noise_prob, low_resolution_prob: probabilities of each
@@ -201,6 +201,9 @@ class TrainConfig:
             raise ConfigError(f"[data] metric {self.data.metric!r} is unknown; use 'coco' or 'pckh'")
         if self.train.batch_size < 2:
             raise ConfigError("[train] batch_size must be at least 2 (BatchNorm on pooled features needs 2)")
+        for name, value in dataclasses.asdict(self.augment).items():
+            if name.endswith("_prob") and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"[augment] {name} is a probability: give a value from 0 to 1, got {value}")
         if self.optim.epochs < 1:
             raise ConfigError("[optim] epochs must be at least 1")
         if self.train.threads < 0:

@@ -67,6 +67,8 @@ def test_overrides_apply_after_the_file(tmp_path):
         ("[optim]\nmilestones = 170\n", "milestones must be a list"),
         ("[data]\nskeleton = \"halpe\"\n", "skeleton 'halpe' is unknown"),
         ("[train]\nbatch_size = 1\n", "batch_size must be at least 2"),
+        ("[augment]\ntruncation_prob = 25\n", "truncation_prob is a probability: give a value from 0 to 1"),
+        ("[augment]\nflip_prob = -0.5\n", "flip_prob is a probability"),
         ("[train\n", "not valid TOML"),
     ],
 )
