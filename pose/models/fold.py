@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pose.models.edite_hrnet import EnhancedMultiScaleBlock
-from pose.models.ghost import GhostModuleV2
+from pose.models.ghost import GhostModuleV2, PairGroupedConv2d
 from pose.models.inference import ChannelAffine, SummedDepthwiseMix, prepare_for_inference, replace_slow_convs
 
 EXPORT_GRAPH_VERSION = 2
@@ -36,7 +36,8 @@ EXPORT_GRAPH_VERSION = 2
 def _plain_conv(sequential: nn.Sequential) -> nn.Conv2d:
     """The conv of a ``(Conv2d, Identity)`` pair whose BatchNorm has been folded; an error otherwise."""
     conv, rest = sequential[0], list(sequential)[1:]
-    if type(conv) is not nn.Conv2d or not all(isinstance(layer, nn.Identity) for layer in rest):
+    folded = all(isinstance(layer, nn.Identity) for layer in rest)
+    if type(conv) not in (nn.Conv2d, PairGroupedConv2d) or not folded:
         raise ValueError("fold the BatchNorms first (pose.models.inference.fold_batchnorm)")
     return conv
 

@@ -13,7 +13,8 @@ using the original).
   they are.
 * **grouped convs that torch runs slowly on CPU** are replaced by equivalent modules
   (:func:`replace_slow_convs`): a depthwise 1x1 conv becomes a per-channel multiply-add (torch ran it group
-  by group on its slow path), a conv with two inputs per group a depthwise conv plus a pair sum.
+  by group on its slow path), a bias-free mix of three inputs a sum of depthwise convs. (The ghost modules'
+  grouped primary convs are fast in the model itself: :class:`pose.models.ghost.PairGroupedConv2d`.)
 * **channels-last** memory format (:func:`prepare_for_inference` ``channels_last=True``): off by default,
   it did not win for the whole model on torch 2.14 CPU (depthwise convs gain, the many reshapes and
   concatenations between them convert back).
@@ -193,45 +194,19 @@ class SummedDepthwiseMix(nn.Module):
         return out
 
 
-class PairSummedConv(nn.Module):
-    """A grouped conv with two input channels and one output channel per group (the ghost primary conv)
-    as a depthwise conv over all input channels followed by a sum of channel pairs (same function).
-
-    Forward: (B, 2c, H, W) -> (B, c, H/stride, W/stride).
-    """
-
-    def __init__(self, conv: nn.Conv2d) -> None:
-        super().__init__()
-        weight = conv.weight.detach()  # [c, 2, k, k]
-        self.weight = nn.Parameter(weight.reshape(-1, 1, *weight.shape[2:]).clone(), requires_grad=False)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels)
-        self.bias = nn.Parameter(bias.reshape(1, -1, 1, 1).clone(), requires_grad=False)
-        self.stride, self.padding = conv.stride, conv.padding
-        self.out_channels = conv.out_channels
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = F.conv2d(x, self.weight, stride=self.stride, padding=self.padding, groups=x.shape[1])
-        return y.unflatten(1, (self.out_channels, 2)).sum(2) + self.bias
-
-
 def _cheaper_equivalent(module: nn.Module) -> nn.Module | None:
     """A faster module computing the same function as ``module``, or None."""
     if isinstance(module, InterleavedMix):
         return SummedDepthwiseMix(module)
-    if type(module) is not nn.Conv2d or module.groups == 1:
-        return None
-    per_group_in = module.in_channels // module.groups
-    per_group_out = module.out_channels // module.groups
-    if per_group_in == per_group_out == 1 and module.kernel_size == (1, 1) and module.stride == (1, 1):
+    depthwise = type(module) is nn.Conv2d and module.groups == module.in_channels == module.out_channels > 1
+    if depthwise and module.kernel_size == (1, 1) and module.stride == (1, 1):
         return ChannelAffine(module)
-    if per_group_in == 2 and per_group_out == 1:
-        return PairSummedConv(module)
     return None
 
 
 def replace_slow_convs(model: nn.Module) -> int:
     """Swap, in place, the grouped convs that torch runs slowly on CPU for equivalent modules
-    (:class:`ChannelAffine`, :class:`SummedDepthwiseMix`, :class:`PairSummedConv`); returns the count."""
+    (:class:`ChannelAffine`, :class:`SummedDepthwiseMix`); returns the count."""
     replaced = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):

@@ -89,9 +89,9 @@ class AugmentConfig:
         scale_factor: box scale x= clip(N(0,1)*f + 1, 1-f, 1+f).
         rotation_factor, rotation_prob: with this probability rotate by clip(N(0,1)*f, -2f, 2f) degrees.
         truncation_prob: probability of cutting the person at a photo edge drawn across the body (below the
-            shoulders, the waist or the knees, or beside the trunk): pixels beyond it black, keypoints beyond it unlabelled, the box
-            shrunk to what is left, as for the many COCO persons that the photo cuts off. Instead of the
-            half-body crop, never with it.
+            shoulders, the waist or the knees, or beside the trunk): pixels beyond it black, keypoints beyond
+            it unlabelled, the box shrunk to what is left, as for the many COCO persons that the photo cuts
+            off. Instead of the half-body crop, never with it.
         occlusion_prob, colour_prob, blur_prob, noise_prob, low_resolution_prob: probabilities of each
             photometric change of the network crop, at the strengths of
             :class:`pose.train.photometric.PhotometricConfig`.

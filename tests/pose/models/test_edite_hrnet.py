@@ -21,7 +21,7 @@ from pose.models import create_model
 from pose.models.complexity import count_macs, count_parameters
 from pose.models.dite_hrnet import DynamicMultiScaleContextBlock
 from pose.models.edite_hrnet import EnhancedMultiScaleBlock, InterleavedMix, enhanced_split_conv
-from pose.models.ghost import EnhancedConvBN
+from pose.models.ghost import EnhancedConvBN, PairGroupedConv2d
 
 GOLDEN = REPO_ROOT / "tests" / "data" / "edite_hrnet_tiny_golden.npz"
 GOLDEN_INPUT_SIZE = (128, 96)
@@ -99,6 +99,24 @@ def test_ghost_module_needs_an_even_channel_count():
 
 
 # --- EDMC block ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stride", "bias"), [(1, False), (2, False), (1, True)])
+def test_pair_grouped_conv_is_the_grouped_conv_in_value_and_gradient(stride, bias):
+    torch.manual_seed(0)
+    pair = PairGroupedConv2d(6, (3, 5), stride, (1, 2))
+    grouped = nn.Conv2d(12, 6, (3, 5), stride, (1, 2), groups=6, bias=bias)
+    grouped.weight.data.copy_(pair.weight)
+    if bias:  # as after a BN fold
+        pair.bias = nn.Parameter(torch.randn(6))
+        grouped.bias.data.copy_(pair.bias)
+    assert pair.state_dict().keys() == grouped.state_dict().keys()
+    x = torch.randn(2, 12, 9, 7)
+    out, expected = pair(x), grouped(x)
+    torch.testing.assert_close(out, expected)
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    torch.testing.assert_close(pair.weight.grad, grouped.weight.grad)
 
 
 def test_interleaved_mix_is_a_sum_of_three_depthwise_convs():
