@@ -13,8 +13,9 @@ using the original).
   they are.
 * **grouped convs that torch runs slowly on CPU** are replaced by equivalent modules
   (:func:`replace_slow_convs`): a depthwise 1x1 conv becomes a per-channel multiply-add (torch ran it group
-  by group on its slow path), a bias-free mix of three inputs a sum of depthwise convs. (The ghost modules'
-  grouped primary convs are fast in the model itself: :class:`pose.models.ghost.PairGroupedConv2d`.)
+  by group on its slow path), and EDite-S's mix conv a sum of three depthwise convs that can carry a
+  folded BN's bias. (The ghost modules' grouped primary convs are fast in the model itself:
+  :class:`pose.models.ghost.PairGroupedConv2d`.)
 * **channels-last** memory format (:func:`prepare_for_inference` ``channels_last=True``): off by default,
   it did not win for the whole model on torch 2.14 CPU (depthwise convs gain, the many reshapes and
   concatenations between them convert back).

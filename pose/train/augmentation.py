@@ -155,8 +155,8 @@ def draw_photo_edge(
 
     Seven times in ten a bottom edge between 20 % and 80 % of the way down the keypoints (for an upright
     person: the legs, the legs and hips, or all but the head and shoulders cut off, as in COCO's close-ups);
-    otherwise a left or right edge between 40 % and 75 % of
-    the way across from the side kept. Edges follow the image axes, as a photo's frame does.
+    otherwise a left or right edge between 40 % and 75 % of the way across from the side kept. Edges follow
+    the image axes, as a photo's frame does.
 
     Returns:
         The edge, or None when fewer than :data:`MIN_KEPT_KEYPOINTS` labelled keypoints would stay.
