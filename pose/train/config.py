@@ -274,9 +274,12 @@ def _read_tables(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
         try:
-            return json.loads(text)
+            tables = json.loads(text)
         except json.JSONDecodeError as error:
             raise ConfigError(f"{path}: not valid JSON: {error}") from None
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{path}: a run's config is a JSON object of sections, as its config.json is")
+        return tables
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

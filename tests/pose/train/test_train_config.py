@@ -152,3 +152,6 @@ def test_a_runs_saved_json_config_loads_back_and_takes_overrides(tmp_path):
     saved.write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid JSON"):
         load_config(saved)
+    saved.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="a JSON object of sections"):
+        load_config(saved)
