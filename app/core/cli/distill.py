@@ -197,8 +197,9 @@ def _label_people(args: argparse.Namespace) -> None:
     print(f"teacher threshold {threshold['threshold']:.2f} ({100 * threshold['precision']:.1f} % of its "
           f"keypoints right on {calibration.annotations}); {record['val_images']} validation images")
     for source in record["sources"]:
-        print(f"train: {source['persons']} persons in {source['images_with_people']}/{source['images']} "
-              f"images, {source['filled_keypoints']} keypoints from the teacher <- {source['source']}")
+        print(f"train: {source['persons']} persons ({source['teacher_persons']} by the teacher alone) "
+              f"in {source['images_with_people']}/{source['images']} images, {source['filled_keypoints']} "
+              f"keypoints from the teacher <- {source['source']}")
 
 
 def _detector(name: str) -> Detector | None:

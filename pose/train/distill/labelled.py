@@ -3,9 +3,10 @@
 A labelled set (e.g. LSPET: 12 human-labelled limb joints, no face) keeps every human label; a keypoint the
 human left unlabelled (``v = 0``) takes the teacher's prediction only where the teacher's keypoint score
 reaches a threshold, and only inside the image. Images without human labels take the teacher's people
-whose box score and number of confident keypoints are high enough. The threshold is chosen on a set with
-complete human labels (:func:`choose_threshold`): the lowest score at which the teacher's keypoints are
-right (per-keypoint OKS >= 0.5) at least a given fraction of the time.
+whose box score and number of confident keypoints are high enough, and so do the people a labelled set
+left out (LSPET labels one athlete a photo, not the spectators and other competitors around them). The
+threshold is chosen on a set with complete human labels (:func:`choose_threshold`): the lowest score at
+which the teacher's keypoints are right (per-keypoint OKS >= 0.5) at least a given fraction of the time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pose.geometry import iou_matrix
+from pose.geometry import iou_matrix, keypoint_similarity
 
 CORRECT_OKS = 0.5
 """A predicted keypoint is right when its own OKS term ``exp(-d^2 / (2 s^2 (2 sigma)^2))`` reaches this."""
@@ -29,14 +30,18 @@ class FillConfig:
         keypoint_threshold: teacher keypoint score from which a keypoint is trusted (see
             :func:`choose_threshold`).
         match_iou: a teacher person belongs to a human-labelled person when their boxes overlap this much.
-        min_box_score: teacher-only persons (no human label in the image) need this person score...
+        min_box_score: teacher-only persons (nobody's human label) need this person score...
         min_keypoints: ...and this many trusted keypoints.
+        same_person_oks: an unmatched teacher person is still a labelled person when its keypoints agree
+            with that person's labels this well (OKS over the labelled keypoints): a teacher box drawn
+            around more or less of the same person.
     """
 
     keypoint_threshold: float = 0.5
     match_iou: float = 0.5
     min_box_score: float = 0.5
     min_keypoints: int = 8
+    same_person_oks: float = 0.2
 
 
 def match_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
@@ -57,6 +62,34 @@ def match_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, min_iou: fl
             used_h.add(h)
             used_t.add(t)
     return pairs
+
+
+def unlabelled_people(
+    human_boxes: np.ndarray, human_keypoints: np.ndarray, human_areas: np.ndarray,
+    teacher_boxes: np.ndarray, teacher_xy: np.ndarray, sigmas: Sequence[float], config: FillConfig,
+) -> np.ndarray:
+    """``(N,)`` bool: the teacher persons who are none of the human-labelled persons in the image.
+
+    A teacher person is a labelled person when their boxes overlap by ``config.match_iou`` or more, or when
+    its keypoints agree with that person's labels (OKS over the keypoints the human labelled of at least
+    ``config.same_person_oks``).
+
+    Args:
+        human_boxes: ``(M, 4)`` ``(x1, y1, x2, y2)``; human_keypoints: ``(M, K, 3)`` ``(x, y, v)``;
+            human_areas: ``(M,)`` OKS scales in square pixels.
+        teacher_boxes: ``(N, 4)``; teacher_xy: ``(N, K, 2)`` pixels, whatever their scores.
+        sigmas: ``(K,)`` OKS falloff constants.
+    """
+    if len(human_boxes) == 0:
+        return np.ones(len(teacher_boxes), bool)
+    overlapping = iou_matrix(human_boxes, teacher_boxes) >= config.match_iou  # (M, N)
+    terms = keypoint_similarity(human_keypoints[:, None, :, :2], teacher_xy[None], human_areas[:, None],
+                                sigmas)  # (M, N, K)
+    labelled = np.broadcast_to(human_keypoints[:, None, :, 2] > 0, terms.shape)
+    counts = labelled.sum(axis=-1)
+    oks = np.where(labelled, terms, 0.0).sum(axis=-1) / np.maximum(counts, 1)
+    agreeing = (counts > 0) & (oks >= config.same_person_oks)
+    return ~(overlapping | agreeing).any(axis=0)
 
 
 def inside(points: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -3,8 +3,8 @@
 Three kinds of input, one COCO-format output (``pose.train.datasets`` and ``main.py eval`` read it):
 
 - a labelled set (COCO keypoint json + images): human labels kept, unlabelled keypoints filled by the
-  teacher where confident (:mod:`pose.train.distill.labelled`); its images are referenced where they are
-  (absolute ``file_name``), never copied;
+  teacher where confident (:mod:`pose.train.distill.labelled`), and the teacher's confident people the
+  labels left out added; its images are referenced where they are (absolute ``file_name``), never copied;
 - unlabelled images and video frames: the teacher's confident people; video frames are written as JPEGs;
 - a calibration set with complete human labels: the teacher is scored against it to choose the threshold.
 """
@@ -37,6 +37,7 @@ from pose.train.distill.labelled import (
     match_people,
     split_validation,
     teacher_keypoints,
+    unlabelled_people,
 )
 from pose.train.distill.sources import Footage
 from pose.train.distill.teacher import PeoplePrediction, PeopleTeacher
@@ -51,12 +52,14 @@ AREA_PER_BOX = 0.53
 
 @dataclass(frozen=True)
 class SetSummary:
-    """What one input contributed: images read, images with people, persons, teacher-filled keypoints."""
+    """What one input contributed: images read, images with people, persons (``teacher_persons`` of them
+    labelled by the teacher alone), teacher-given keypoints."""
 
     source: str
     images: int
     images_with_people: int
     persons: int
+    teacher_persons: int
     filled_keypoints: int
 
 
@@ -95,12 +98,13 @@ def add_labelled_set(
     writer: CocoWriter, dataset: dict[str, Any], images_dir: Path, teacher: PeopleTeacher, config: FillConfig,
     keep: Callable[[str], bool] = lambda name: True, source: str = "",
 ) -> SetSummary:
-    """Add the human-labelled persons of ``dataset`` (images whose ``file_name`` passes ``keep``), filled.
+    """Add the human-labelled persons of ``dataset`` (images whose ``file_name`` passes ``keep``), filled,
+    and the teacher's confident people that the labels left out (:func:`unlabelled_people`).
 
     Persons the teacher does not match keep their human labels only. Returns what was added.
     """
     annotations = {annotation["id"]: annotation for annotation in dataset["annotations"]}
-    images = persons = filled = 0
+    images = persons = teacher_persons = filled = 0
     for image in gt_person_boxes(dataset):
         if not keep(image.file_name):
             continue
@@ -111,9 +115,9 @@ def add_labelled_set(
         matches = dict(match_people(image.boxes, prediction.boxes, config.match_iou))
         image_id = writer.add_image_file(path, width, height)
         images += 1
-        for h, annotation_id in enumerate(image.annotation_ids):
-            annotation = annotations[int(annotation_id)]
-            human = np.asarray(annotation["keypoints"], np.float32).reshape(-1, 3)
+        labelled = [annotations[int(annotation_id)] for annotation_id in image.annotation_ids]
+        humans = np.array([np.reshape(a["keypoints"], (-1, 3)) for a in labelled], np.float32)
+        for h, (annotation, human) in enumerate(zip(labelled, humans, strict=True)):
             merged = human
             if h in matches:
                 t = matches[h]
@@ -122,14 +126,23 @@ def add_labelled_set(
             filled += int(((merged[:, 2] > 0) & (human[:, 2] <= 0)).sum())
             writer.add_person(image_id, merged, np.asarray(annotation["bbox"]), float(annotation["area"]))
             persons += 1
-    return SetSummary(source, images, images, persons, filled)
+        left_out = unlabelled_people(image.boxes, humans, np.array([a["area"] for a in labelled], np.float64),
+                                     prediction.boxes, prediction.keypoints, COCO.oks_sigmas, config)
+        added, given = _add_teacher_people(writer, image_id, teacher_people(
+            prediction, config, width, height, among=np.flatnonzero(left_out)))
+        persons += added
+        teacher_persons += added
+        filled += given
+    return SetSummary(source, images, images, persons, teacher_persons, filled)
 
 
 def teacher_people(
-    prediction: PeoplePrediction, config: FillConfig, width: int, height: int
+    prediction: PeoplePrediction, config: FillConfig, width: int, height: int,
+    among: Iterable[int] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``((17, 3) keypoints, (4,) xywh box)`` for each teacher person confident enough to train on."""
-    for t in range(len(prediction)):
+    """``((17, 3) keypoints, (4,) xywh box)`` for each teacher person (of the indices ``among``, default
+    all) confident enough to train on."""
+    for t in range(len(prediction)) if among is None else among:
         if prediction.box_scores[t] < config.min_box_score:
             continue
         keypoints = teacher_keypoints(prediction.keypoints[t], prediction.keypoint_scores[t],
@@ -168,11 +181,22 @@ def add_teacher_images(
         kept += 1
         image_id = (writer.add_image_file(path.resolve(), width, height) if path is not None
                     else writer.add_image(pixels, name))
-        for keypoints, box in people:
-            writer.add_person(image_id, keypoints, box, float(box[2] * box[3]) * AREA_PER_BOX)
-            persons += 1
-            filled += int((keypoints[:, 2] > 0).sum())
-    return SetSummary(source, images, kept, persons, filled)
+        added, given = _add_teacher_people(writer, image_id, people)
+        persons += added
+        filled += given
+    return SetSummary(source, images, kept, persons, persons, filled)
+
+
+def _add_teacher_people(
+    writer: CocoWriter, image_id: int, people: Iterable[tuple[np.ndarray, np.ndarray]]
+) -> tuple[int, int]:
+    """Write ``(keypoints, xywh box)`` teacher people into image ``image_id``; ``(persons, keypoints)``."""
+    persons = keypoints_given = 0
+    for keypoints, box in people:
+        writer.add_person(image_id, keypoints, box, float(box[2] * box[3]) * AREA_PER_BOX)
+        persons += 1
+        keypoints_given += int((keypoints[:, 2] > 0).sum())
+    return persons, keypoints_given
 
 
 def image_files(paths: Sequence[Path]) -> Iterator[tuple[str, np.ndarray, Path | None]]:

@@ -15,7 +15,9 @@ from pose.train.distill.labelled import (
     fill_keypoints,
     match_people,
     split_validation,
+    unlabelled_people,
 )
+from pose.skeleton import COCO
 from pose.train.distill.teacher import PeoplePrediction
 from pose.train.distill.teacher_sets import LabelledInput, build_people_dataset, keypoint_box
 
@@ -45,6 +47,27 @@ def test_human_labels_win_and_the_teacher_fills_only_confident_keypoints_inside_
     np.testing.assert_array_equal(merged[0], (5, 5, 2))  # human label kept, though the teacher disagrees
     np.testing.assert_array_equal(merged[1], (6, 6, 2))  # filled
     assert merged[2, 2] == 0 and merged[3, 2] == 0  # not confident; outside the image
+
+
+def test_only_teacher_people_who_are_none_of_the_labelled_people_are_left_out():
+    """A box around more of the labelled person (IoU < 0.5) whose keypoints agree is that person, not a second."""
+    rng = np.random.default_rng(0)
+    body = rng.uniform([100, 100], [150, 250], (17, 2))
+    human = np.concatenate([body, np.full((17, 1), 2.0)], axis=1)
+    human[:5, 2] = 0  # face unlabelled, as in LSPET
+    human_box = np.array([[100, 100, 150, 250.0]])
+    teacher_boxes = np.array([
+        [60, 40, 200, 330],  # the same athlete, boxed with the apparatus: IoU 0.18
+        [300, 100, 350, 250],  # a spectator
+        [105, 100, 155, 250],  # the same athlete, boxes overlapping
+    ], float)
+    teacher_xy = np.stack([body + 2.0, body + 200.0, body + 80.0])  # the third's keypoints are all wrong
+    left_out = unlabelled_people(human_box, human[None], np.array([0.53 * 50 * 150]), teacher_boxes, teacher_xy,
+                                 COCO.oks_sigmas, FillConfig())
+    np.testing.assert_array_equal(left_out, [False, True, False])
+    nobody = unlabelled_people(np.zeros((0, 4)), np.zeros((0, 17, 3)), np.zeros(0), teacher_boxes, teacher_xy,
+                               COCO.oks_sigmas, FillConfig())
+    assert nobody.all()
 
 
 def test_the_threshold_is_the_lowest_score_that_reaches_the_precision():
@@ -129,3 +152,27 @@ def test_a_labelled_set_is_split_filled_by_the_teacher_and_validated_on_human_la
         face = np.reshape(written["keypoints"], (17, 3))[FACE]
         labelled = original[FACE, 2] > 0
         np.testing.assert_allclose(face[labelled, :2], original[FACE][labelled, :2], atol=0.01)
+
+
+def test_people_the_labels_left_out_join_the_training_set_with_the_teachers_labels(tmp_path):
+    full = json.loads((TINY / "person_keypoints.json").read_text())
+    partial = json.loads(json.dumps(full))
+    partial["annotations"] = [a for a in partial["annotations"] if a["id"] != 5]  # one walker unlabelled
+    labelled_file = tmp_path / "partial.json"
+    labelled_file.write_text(json.dumps(partial))
+
+    record = build_people_dataset(
+        tmp_path / "out", OracleTeacher(full), [LabelledInput(labelled_file, TINY)],
+        calibration=LabelledInput(TINY / "person_keypoints.json", TINY), val_count=0,
+        config=FillConfig(min_keypoints=8),
+    )
+
+    (source,) = record["sources"]
+    assert source["persons"] == 5 and source["teacher_persons"] == 1
+    train = json.loads((tmp_path / "out/annotations/train.json").read_text())
+    assert len(train["annotations"]) == 5  # the four labelled once each, and the walker
+    walker = np.reshape(next(a for a in full["annotations"] if a["id"] == 5)["keypoints"], (17, 3))
+    added = np.reshape(train["annotations"][-1]["keypoints"], (17, 3))
+    labelled = walker[:, 2] > 0
+    np.testing.assert_allclose(added[labelled, :2], walker[labelled, :2], atol=0.01)
+    assert np.all(added[~labelled, 2] == 0)
