@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pose.geometry import iou_matrix, keypoint_similarity
+from pose.geometry import iou_matrix
 
 CORRECT_OKS = 0.5
 """A predicted keypoint is right when its own OKS term ``exp(-d^2 / (2 s^2 (2 sigma)^2))`` reaches this."""
@@ -32,16 +32,15 @@ class FillConfig:
         match_iou: a teacher person belongs to a human-labelled person when their boxes overlap this much.
         min_box_score: teacher-only persons (nobody's human label) need this person score...
         min_keypoints: ...and this many trusted keypoints.
-        same_person_oks: an unmatched teacher person is still a labelled person when its keypoints agree
-            with that person's labels this well (OKS over the labelled keypoints): a teacher box drawn
-            around more or less of the same person.
+        same_person_inside: an unmatched teacher person is still a labelled person when this fraction of
+            its keypoints lies inside that person's box (:func:`unlabelled_people`).
     """
 
     keypoint_threshold: float = 0.5
     match_iou: float = 0.5
     min_box_score: float = 0.5
     min_keypoints: int = 8
-    same_person_oks: float = 0.2
+    same_person_inside: float = 0.5
 
 
 def match_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
@@ -64,32 +63,25 @@ def match_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, min_iou: fl
     return pairs
 
 
-def unlabelled_people(
-    human_boxes: np.ndarray, human_keypoints: np.ndarray, human_areas: np.ndarray,
-    teacher_boxes: np.ndarray, teacher_xy: np.ndarray, sigmas: Sequence[float], config: FillConfig,
-) -> np.ndarray:
+def unlabelled_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, teacher_xy: np.ndarray,
+                      config: FillConfig) -> np.ndarray:
     """``(N,)`` bool: the teacher persons who are none of the human-labelled persons in the image.
 
     A teacher person is a labelled person when their boxes overlap by ``config.match_iou`` or more, or when
-    its keypoints agree with that person's labels (OKS over the keypoints the human labelled of at least
-    ``config.same_person_oks``).
+    at least ``config.same_person_inside`` of its keypoints lie inside that person's box: a second reading
+    of the labelled person (an upside-down gymnast read upright, a box around the apparatus too) must never
+    become a second, conflicting skeleton on the same pixels. The price is the odd real person standing
+    behind a labelled one.
 
     Args:
-        human_boxes: ``(M, 4)`` ``(x1, y1, x2, y2)``; human_keypoints: ``(M, K, 3)`` ``(x, y, v)``;
-            human_areas: ``(M,)`` OKS scales in square pixels.
-        teacher_boxes: ``(N, 4)``; teacher_xy: ``(N, K, 2)`` pixels, whatever their scores.
-        sigmas: ``(K,)`` OKS falloff constants.
+        human_boxes: ``(M, 4)``; teacher_boxes: ``(N, 4)``, both ``(x1, y1, x2, y2)`` pixels.
+        teacher_xy: ``(N, K, 2)`` pixels, whatever their scores.
     """
-    if len(human_boxes) == 0:
-        return np.ones(len(teacher_boxes), bool)
     overlapping = iou_matrix(human_boxes, teacher_boxes) >= config.match_iou  # (M, N)
-    terms = keypoint_similarity(human_keypoints[:, None, :, :2], teacher_xy[None], human_areas[:, None],
-                                sigmas)  # (M, N, K)
-    labelled = np.broadcast_to(human_keypoints[:, None, :, 2] > 0, terms.shape)
-    counts = labelled.sum(axis=-1)
-    oks = np.where(labelled, terms, 0.0).sum(axis=-1) / np.maximum(counts, 1)
-    agreeing = (counts > 0) & (oks >= config.same_person_oks)
-    return ~(overlapping | agreeing).any(axis=0)
+    low, high = human_boxes[:, None, None, :2], human_boxes[:, None, None, 2:]
+    inside_box = np.all((teacher_xy[None] >= low) & (teacher_xy[None] <= high), axis=-1)  # (M, N, K)
+    within = inside_box.mean(axis=-1) >= config.same_person_inside
+    return ~(overlapping | within).any(axis=0)
 
 
 def inside(points: np.ndarray, width: int, height: int) -> np.ndarray:

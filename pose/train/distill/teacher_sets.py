@@ -126,8 +126,7 @@ def add_labelled_set(
             filled += int(((merged[:, 2] > 0) & (human[:, 2] <= 0)).sum())
             writer.add_person(image_id, merged, np.asarray(annotation["bbox"]), float(annotation["area"]))
             persons += 1
-        left_out = unlabelled_people(image.boxes, humans, np.array([a["area"] for a in labelled], np.float64),
-                                     prediction.boxes, prediction.keypoints, COCO.oks_sigmas, config)
+        left_out = unlabelled_people(image.boxes, prediction.boxes, prediction.keypoints, config)
         added, given = _add_teacher_people(writer, image_id, teacher_people(
             prediction, config, width, height, among=np.flatnonzero(left_out)))
         persons += added

@@ -17,7 +17,6 @@ from pose.train.distill.labelled import (
     split_validation,
     unlabelled_people,
 )
-from pose.skeleton import COCO
 from pose.train.distill.teacher import PeoplePrediction
 from pose.train.distill.teacher_sets import LabelledInput, build_people_dataset, keypoint_box
 
@@ -50,24 +49,22 @@ def test_human_labels_win_and_the_teacher_fills_only_confident_keypoints_inside_
 
 
 def test_only_teacher_people_who_are_none_of_the_labelled_people_are_left_out():
-    """A box around more of the labelled person (IoU < 0.5) whose keypoints agree is that person, not a second."""
+    """A second reading of the labelled athlete (a bigger box, a misread pose) is that athlete, no other."""
     rng = np.random.default_rng(0)
-    body = rng.uniform([100, 100], [150, 250], (17, 2))
-    human = np.concatenate([body, np.full((17, 1), 2.0)], axis=1)
-    human[:5, 2] = 0  # face unlabelled, as in LSPET
     human_box = np.array([[100, 100, 150, 250.0]])
+    within = rng.uniform([100, 100], [150, 250], (17, 2))
     teacher_boxes = np.array([
-        [60, 40, 200, 330],  # the same athlete, boxed with the apparatus: IoU 0.18
-        [300, 100, 350, 250],  # a spectator
-        [105, 100, 155, 250],  # the same athlete, boxes overlapping
+        [60, 40, 200, 330],  # boxed with the apparatus: IoU 0.18
+        [300, 100, 350, 250],  # a spectator beside the athlete
+        [105, 100, 155, 250],  # boxes overlapping, keypoints elsewhere
+        [90, 150, 200, 240],  # a spectator behind the athlete's legs, most of them outside the athlete's box
     ], float)
-    teacher_xy = np.stack([body + 2.0, body + 200.0, body + 80.0])  # the third's keypoints are all wrong
-    left_out = unlabelled_people(human_box, human[None], np.array([0.53 * 50 * 150]), teacher_boxes, teacher_xy,
-                                 COCO.oks_sigmas, FillConfig())
-    np.testing.assert_array_equal(left_out, [False, True, False])
-    nobody = unlabelled_people(np.zeros((0, 4)), np.zeros((0, 17, 3)), np.zeros(0), teacher_boxes, teacher_xy,
-                               COCO.oks_sigmas, FillConfig())
-    assert nobody.all()
+    behind = within.copy()
+    behind[:10, 0] += 60  # 10 of 17 keypoints beyond the athlete's right edge
+    teacher_xy = np.stack([within[::-1], within + 200.0, within + 400.0, behind])
+    left_out = unlabelled_people(human_box, teacher_boxes, teacher_xy, FillConfig())
+    np.testing.assert_array_equal(left_out, [False, True, False, True])
+    assert unlabelled_people(np.zeros((0, 4)), teacher_boxes, teacher_xy, FillConfig()).all()
 
 
 def test_the_threshold_is_the_lowest_score_that_reaches_the_precision():
