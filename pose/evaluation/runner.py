@@ -68,6 +68,9 @@ class EvalReport:
         num_instances: poses scored (after OKS-NMS for COCO).
         results: the scored poses in COCO results format (``image_id, category_id, keypoints, score``;
             PCKh results also carry ``annotation_id``).
+        mean_keypoint_scores: ``(P,)`` each person's mean keypoint score, one per box the estimator ran
+            on (before any OKS-NMS): on ground-truth boxes, what score thresholds are measured from
+            (:func:`pose.evaluation.score_thresholds.thresholds_from_scores`).
     """
 
     metric: Metric
@@ -75,6 +78,7 @@ class EvalReport:
     num_images: int
     num_instances: int
     results: tuple[dict[str, Any], ...]
+    mean_keypoint_scores: np.ndarray
 
 
 def predict(
@@ -250,4 +254,6 @@ def evaluate(
         torso = torso_pck(dataset, predictions) if str(boxes) == "gt" else None
         if torso is not None:
             stats["PCK@0.2"] = torso
-    return EvalReport(metric, stats, len(predictions), len(results), tuple(results))
+    mean_scores = [prediction.keypoint_scores.mean(axis=1) for prediction in predictions]
+    return EvalReport(metric, stats, len(predictions), len(results), tuple(results),
+                      np.concatenate(mean_scores) if mean_scores else np.zeros(0))

@@ -10,15 +10,10 @@ flip on, as the app runs), and recorded in the weights file (see ``main.py disti
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
-from pose.base import Estimator
-from pose.evaluation.annotations import gt_person_boxes, load_coco_annotations
-from pose.evaluation.runner import predict
 
 REDETECT_PERCENTILE = 10.0
 """About this share (%) of correctly framed people score below the re-detect threshold."""
@@ -57,19 +52,3 @@ def thresholds_from_scores(mean_scores: np.ndarray) -> ScoreThresholds:
         raise ValueError("no people to measure score thresholds on")
     redetect, min_pose = np.percentile(scores, [REDETECT_PERCENTILE, MIN_POSE_PERCENTILE])
     return ScoreThresholds(round(float(redetect), 3), round(float(min_pose), 3), len(scores))
-
-
-def measure_score_thresholds(
-    estimator: Estimator, ann_file: str | os.PathLike[str], images_dir: str | os.PathLike[str]
-) -> ScoreThresholds:
-    """Run ``estimator`` on every labelled person of a COCO keypoint file (ground-truth boxes) and derive
-    the thresholds from their mean keypoint scores.
-
-    Raises:
-        FileNotFoundError: missing annotation file, image folder or image.
-        AnnotationError: malformed annotations.
-        ValueError: nobody in the file has a labelled keypoint.
-    """
-    predictions = predict(estimator, gt_person_boxes(load_coco_annotations(ann_file)), images_dir, False)
-    scores = [prediction.keypoint_scores.mean(axis=1) for prediction in predictions]
-    return thresholds_from_scores(np.concatenate(scores) if scores else np.zeros(0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from fake_pose_models import coco_file_oracle
@@ -29,7 +30,6 @@ from pose.evaluation.score_thresholds import (
     MIN_POSE_PERCENTILE,
     REDETECT_PERCENTILE,
     ScoreThresholds,
-    measure_score_thresholds,
     thresholds_from_scores,
 )
 from pose.models.spec import ModelSpec
@@ -293,6 +293,12 @@ def test_score_thresholds_are_low_percentiles_of_real_peoples_mean_scores():
         ScoreThresholds.from_dict({"redetect": 0.3, "min_pose": 0.1})
 
 
-def test_score_thresholds_are_measured_on_every_labelled_person():
-    thresholds = measure_score_thresholds(_estimator(), TINY_ANN, TINY)
+def test_an_evaluation_reports_every_labelled_persons_mean_keypoint_score_for_the_thresholds():
+    estimator = _estimator()
+    report = evaluate(estimator, TINY_ANN, TINY, progress=False)
+    assert report.mean_keypoint_scores.shape == (5,)  # one per labelled person, OKS-NMS or not
+    image = cv2.imread(str(TINY / "messi5.jpg"))
+    messi = next(b for b in gt_person_boxes(load_coco_annotations(TINY_ANN)) if b.file_name == "messi5.jpg")
+    assert np.isclose(estimator(image, messi.boxes).scores.mean(), report.mean_keypoint_scores).any()
+    thresholds = thresholds_from_scores(report.mean_keypoint_scores)
     assert thresholds.people == 5 and 0.0 < thresholds.min_pose <= thresholds.redetect <= 1.0

@@ -279,7 +279,7 @@ def _ship(args: argparse.Namespace) -> None:
     from pose.evaluation.score_thresholds import (
         MIN_POSE_PERCENTILE,
         REDETECT_PERCENTILE,
-        measure_score_thresholds,
+        thresholds_from_scores,
     )
     from pose.models.registry import create_model
 
@@ -294,8 +294,10 @@ def _ship(args: argparse.Namespace) -> None:
     card: dict[str, object] = {"teacher": TEACHER_CARD[args.teacher], "data": dataset}
     if averaged_epochs:
         card["averaged_epochs"] = averaged_epochs
+    reports = []
     for name, metric, labels, images in _scored_sets(args, dataset):
         report = evaluate(estimator, labels, images, boxes="gt", progress=False)
+        reports.append((name, report))
         card[name] = {
             "metric": metric,
             "command": f"python main.py eval --ann {labels} --images {images} --model {model.spec.name} "
@@ -304,8 +306,8 @@ def _ship(args: argparse.Namespace) -> None:
         }
         print(f"{name}: AP {report.stats['AP']:.3f} ({metric})")
     card["licence"] = WEIGHTS_LICENCE[args.teacher]
-    name, _, labels, images = _scored_sets(args, dataset)[0]
-    thresholds = measure_score_thresholds(estimator, labels, images)
+    name, report = reports[0]
+    thresholds = thresholds_from_scores(report.mean_keypoint_scores)
     card["score_thresholds_from"] = (f"the '{name}' set: {thresholds.people} people; re-detect below "
                                      f"percentile {REDETECT_PERCENTILE:g}, drop below percentile "
                                      f"{MIN_POSE_PERCENTILE:g} of their mean keypoint scores")
