@@ -21,6 +21,7 @@ from pose.train.distill.teacher import PeoplePrediction
 from pose.train.distill.teacher_sets import LabelledInput, build_people_dataset, keypoint_box
 
 TINY = Path(__file__).resolve().parents[2] / "data" / "coco_tiny"
+TINY_LABELS = TINY / "person_keypoints.json"
 FACE = slice(0, 5)
 
 
@@ -113,21 +114,27 @@ class OracleTeacher:
                                 np.where(labels[..., 2] > 0, 0.9, 0.0).astype(np.float32))
 
 
+def _build_with_oracle(out: Path, labelled: dict, val_count: int, min_keypoints: int) -> dict:
+    """``build_people_dataset`` on coco_tiny's images with ``labelled`` as their labels and an oracle teacher
+    that sees coco_tiny's full labels."""
+    labelled_file = out.parent / f"{out.name}_labels.json"
+    labelled_file.write_text(json.dumps(labelled))
+    return build_people_dataset(
+        out, OracleTeacher(json.loads(TINY_LABELS.read_text())), [LabelledInput(labelled_file, TINY)],
+        calibration=LabelledInput(TINY_LABELS, TINY), val_count=val_count,
+        config=FillConfig(min_keypoints=min_keypoints),
+    )
+
+
 def test_a_labelled_set_is_split_filled_by_the_teacher_and_validated_on_human_labels_only(tmp_path):
-    full = json.loads((TINY / "person_keypoints.json").read_text())
+    full = json.loads(TINY_LABELS.read_text())
     faceless = json.loads(json.dumps(full))
     for annotation in faceless["annotations"]:
         keypoints = np.reshape(annotation["keypoints"], (17, 3))
         keypoints[FACE] = 0
         annotation["keypoints"] = keypoints.ravel().tolist()
-    labelled_file = tmp_path / "faceless.json"
-    labelled_file.write_text(json.dumps(faceless))
 
-    record = build_people_dataset(
-        tmp_path / "out", OracleTeacher(full), [LabelledInput(labelled_file, TINY)],
-        calibration=LabelledInput(TINY / "person_keypoints.json", TINY), val_count=1,
-        config=FillConfig(min_keypoints=1),
-    )
+    record = _build_with_oracle(tmp_path / "out", faceless, val_count=1, min_keypoints=1)
 
     assert record["threshold"]["precision"] == 1.0  # the oracle is always right
     train = json.loads((tmp_path / "out/annotations/train.json").read_text())
@@ -152,17 +159,11 @@ def test_a_labelled_set_is_split_filled_by_the_teacher_and_validated_on_human_la
 
 
 def test_people_the_labels_left_out_join_the_training_set_with_the_teachers_labels(tmp_path):
-    full = json.loads((TINY / "person_keypoints.json").read_text())
+    full = json.loads(TINY_LABELS.read_text())
     partial = json.loads(json.dumps(full))
     partial["annotations"] = [a for a in partial["annotations"] if a["id"] != 5]  # one walker unlabelled
-    labelled_file = tmp_path / "partial.json"
-    labelled_file.write_text(json.dumps(partial))
 
-    record = build_people_dataset(
-        tmp_path / "out", OracleTeacher(full), [LabelledInput(labelled_file, TINY)],
-        calibration=LabelledInput(TINY / "person_keypoints.json", TINY), val_count=0,
-        config=FillConfig(min_keypoints=8),
-    )
+    record = _build_with_oracle(tmp_path / "out", partial, val_count=0, min_keypoints=8)
 
     (source,) = record["sources"]
     assert source["persons"] == 5 and source["teacher_persons"] == 1
