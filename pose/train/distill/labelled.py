@@ -70,8 +70,8 @@ def unlabelled_people(human_boxes: np.ndarray, teacher_boxes: np.ndarray, teache
     A teacher person is a labelled person when their boxes overlap by ``config.match_iou`` or more, or when
     at least ``config.same_person_inside`` of its keypoints lie inside that person's box: a second reading
     of the labelled person (an upside-down gymnast read upright, a box around the apparatus too) must never
-    become a second, conflicting skeleton on the same pixels. The price is the odd real person standing
-    behind a labelled one.
+    become a second, conflicting skeleton on the same pixels. The price: real people standing behind a
+    labelled one (on LSPET, about half of the people this rule drops).
 
     Args:
         human_boxes: ``(M, 4)``; teacher_boxes: ``(N, 4)``, both ``(x1, y1, x2, y2)`` pixels.
