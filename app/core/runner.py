@@ -8,7 +8,6 @@ closed, so every output written so far stays valid and each was told how the run
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 
@@ -17,18 +16,10 @@ from app.core.run_stats import RunSummary
 from app.core.session import RunSession
 from app.core.sinks.base import RunOutcome
 from app.core.types import Frame, FrameResult
+from pose.stop_signals import StopFlag
 
 FrameCallback = Callable[[Frame, FrameResult, "np.ndarray | None"], None]
 """Called after each frame with the frame, its result (all timings filled) and the overlay (or None)."""
-
-
-class StopFlag(Protocol):
-    """Anything with ``is_set()``, e.g. a ``threading.Event`` set by a GUI's stop button.
-
-    A flag with a ``signal_name`` attribute (e.g. ``"SIGTERM"``) names the signal that set it in the outcome.
-    """
-
-    def is_set(self) -> bool: ...
 
 
 def run(
@@ -44,7 +35,9 @@ def run(
         session: opened (:meth:`RunSession.open`) with its source and outputs.
         max_frames: stop after this many frames (None: until the source ends).
         on_frame: called after each frame (see :data:`FrameCallback`); runs in this thread.
-        stop: checked before each frame; the run ends when it is set.
+        stop: checked before each frame; the run ends when it is set (a GUI's stop button sets a
+            ``threading.Event``). A flag with a ``signal_name`` (:class:`pose.stop_signals.SignalStop`) names
+            the signal that set it in the outcome.
 
     Returns:
         The session's summary; its outputs were told ``finished`` (source end or ``max_frames``) or

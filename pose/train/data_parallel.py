@@ -26,13 +26,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing
 
 from pose import LOG_FORMAT
+from pose.stop_signals import SettableFlag, SignalStop, StopFlag
 
 if TYPE_CHECKING:
     from pose.train.config import TrainConfig
@@ -46,16 +47,10 @@ PARENT_POLL_S = 1.0
 log = logging.getLogger(__name__)
 
 
-class StopFlag(Protocol):
-    """What a run polls between steps: a ``threading.Event`` or a ``multiprocessing.Event``."""
-
-    def is_set(self) -> bool: ...
-
-
-class SettableFlag(StopFlag, Protocol):
-    """A stop flag that can also be raised."""
-
-    def set(self) -> None: ...
+def announce_stop(name: str) -> None:
+    """Log what the first stop signal does (a :class:`SignalStop` ``on_signal``)."""
+    said = "Ctrl-C" if name == "SIGINT" else name
+    log.warning("%s: stopping after this step and saving the state (%s again to abort)", said, said)
 
 
 def stop_when_orphaned(
@@ -149,12 +144,11 @@ def train_in_processes(config: TrainConfig, options: RunOptions, worker: Worker)
         KeyboardInterrupt: Ctrl-C stopped the run (its state is saved, as by a single process).
         RuntimeError: a process failed; the message ends with its error.
     """
-    from pose.train.engine import stop_on_signals  # the engine imports this module
-
     size = config.train.processes
     context = torch.multiprocessing.get_context("spawn")
     stop, results = context.Event(), context.SimpleQueue()
-    with tempfile.TemporaryDirectory(prefix="edite-ddp-") as rendezvous, stop_on_signals() as signalled:
+    signalled = SignalStop(on_signal=announce_stop)
+    with tempfile.TemporaryDirectory(prefix="edite-ddp-") as rendezvous, signalled:
         shared = (size, f"file://{Path(rendezvous) / 'init'}", logging.getLogger().level, worker, config,
                   options, stop, results)
         processes = torch.multiprocessing.start_processes(

@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,8 +27,9 @@ from tqdm import tqdm
 
 from pose.estimator import resolve_device
 from pose.models.checkpoint import save_checkpoint
+from pose.stop_signals import SignalStop, StopFlag
 from pose.train.config import ConfigError, TrainConfig
-from pose.train.data_parallel import ALONE, Group, StopFlag, train_in_processes
+from pose.train.data_parallel import ALONE, Group, announce_stop, train_in_processes
 from pose.train.datasets import DatasetError, load_person_samples
 from pose.train.loader import TopDownTrainingSet, build_train_loader
 from pose.train.loss import JointsMSELoss
@@ -129,7 +128,7 @@ def train(config: TrainConfig, options: RunOptions) -> TrainResult:
             raise ConfigError("[train] processes > 1 shares a run over CPU processes: use --device cpu, "
                               "or processes = 1 on a GPU")
         return train_in_processes(config, options, run_process)
-    with stop_on_signals() as stop:
+    with SignalStop(on_signal=announce_stop) as stop:
         return run_process(config, options, ALONE, stop)
 
 
@@ -346,41 +345,6 @@ def _warn_config_changes(stored: dict[str, dict[str, object]], current: dict[str
     ]
     if changed:
         log.warning("resuming with a changed config: %s", "; ".join(changed))
-
-
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-"""Signals that ask a run to stop cleanly: Ctrl-C, ``kill PID``, a closed terminal (no SIGHUP on Windows)."""
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by the first Ctrl-C, SIGTERM or SIGHUP, so the loop stops between steps and saves a
-    consistent state.
-
-    The same signal again acts at once, as it did before the run (a second Ctrl-C interrupts). Only the main
-    thread can handle signals; elsewhere the event is never set and the signals behave as usual.
-    """
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop.set()
-        signal.signal(signum, previous[signum])
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        log.warning("%s: stopping after this step and saving the state (%s again to abort)", name, name)
-
-    for number in STOP_SIGNALS:
-        signal.signal(number, request_stop)
-    try:
-        yield stop
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

@@ -20,13 +20,13 @@ from app.core.config import DEFAULT_DETECT_EVERY, DEFAULT_MODEL, FALLBACK_MIN_PO
 if TYPE_CHECKING:
     import numpy as np
 
-    from app.core.cli.stop_signals import SignalStop
     from app.core.config import PipelineConfig
     from app.core.pipeline import Pipeline
     from app.core.run_stats import RunSummary
     from app.core.session import RunSession
     from app.core.sinks import Outputs
     from app.core.types import Frame, FrameResult, SourceInfo
+    from pose.stop_signals import SignalStop
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -118,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     or SIGHUP (129) stopped it: reading stops, every output is finished and closed, one line says so."""
     import logging
 
-    from app.core.cli.stop_signals import SignalStop
     from app.core.errors import AppError, one_line
+    from pose.stop_signals import SignalStop
 
     with SignalStop() as stop:
         try:
