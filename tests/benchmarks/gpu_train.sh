@@ -2,8 +2,9 @@
 # Train EDite-HRNet-S on a lent GPU in one device call, from the packed person set, and bring back best.pt.
 #
 # Prepare here (CPU), once:
-#   python main.py distill --teacher yolo11n-pose --skip-labelling --out data/lspet_yolo --no-train \
-#       --pack data/lspet_pack            # the labelled set, one small WebP per person (data/ is ignored)
+#   python main.py distill --teacher yolo11n-pose --skip-labelling --out data/lspet_yolo2 --no-train \
+#       --pack data/lspet_pack --pack-quality 70   # one small WebP per person (data/ is ignored); 15,132
+#                                                  # persons: 48 MB, where quality 80 (58 MB) overflows the call
 #   echo /.whl/ >> .git/info/exclude && python3 -m pip download --no-deps --only-binary=:all: \
 #       --python-version 3.12 --implementation cp --platform manylinux_2_17_x86_64 \
 #       --platform manylinux2014_x86_64 -d .whl pycocotools==2.0.11     # validation needs it there

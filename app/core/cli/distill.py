@@ -8,6 +8,7 @@ Two teachers: MediaPipe BlazePose (one person per window; footage and pasted com
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -100,6 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the training and validation sets as one small image per person "
                              "(the training config's input size x 1.25, WebP) to DIR, to carry to a GPU "
                              "machine; train on it with main.py train --data-root DIR")
+    parser.add_argument("--pack-quality", type=int_in_range(1, 100), metavar="Q",
+                        help="with --pack: WebP quality, 1-100 (default 80; lower makes a smaller set)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the training run in the run folder, with the config it was started "
                              "with (--set changes values on top of it)")
@@ -219,6 +222,8 @@ def _pack(args: argparse.Namespace) -> None:
 
     config = load_config(_train_config(args), dict(parse_override(text) for text in args.overrides))
     pack = PackConfig(input_size=config.model.input_size)
+    if args.pack_quality is not None:
+        pack = dataclasses.replace(pack, quality=args.pack_quality)
     for split in ("train", _validation_split(args)):
         labels = args.out / "annotations" / f"{split}.json"
         packed = pack_person_set(labels, args.out / "images", args.pack, pack)

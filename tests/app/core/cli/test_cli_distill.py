@@ -131,6 +131,12 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     packed = json.loads((tmp_path / "packed" / "train.json").read_text())  # one 80x80 image per person
     assert len(packed["images"]) == len(train["annotations"]) and packed["images"][0]["height"] == 80
     assert (tmp_path / "packed" / "val.json").is_file()
+    smaller = tmp_path / "packed_q10"
+    assert main.main([
+        "distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train", "--out", str(out),
+        "--set", "model.input_size=[64, 64]", "--pack", str(smaller), "--pack-quality", "10",
+    ]) == 0
+    assert _folder_bytes(smaller / "train") < _folder_bytes(tmp_path / "packed" / "train")
 
     run = out / "run"  # one step trained, no epoch finished: make two epochs of other weights to average
     base = torch.load(run / "best.pt", weights_only=True)
@@ -165,3 +171,7 @@ def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_pa
     code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", ann, str(TINY),
                       "--calibrate", ann, str(TINY), "--out", str(tmp_path / "data"), "--no-train"])
     assert code == 1 and "keep it unseen" in capsys.readouterr().err
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.iterdir())
