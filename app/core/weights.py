@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,28 +124,74 @@ SCORE_THRESHOLDS_KEY = "score_thresholds"
 """Checkpoint meta (and manifest) key of the keypoint-score thresholds measured for the weights."""
 
 
+class WeightsRegressionError(ValueError):
+    """New weights score lower than the shipped file they would replace, on a set both were scored on."""
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """The AP of the shipped weights and of the weights that replace them, on one scored set of the card."""
+
+    scored_set: str
+    before: float
+    after: float
+
+    def __str__(self) -> str:
+        return f"{self.scored_set} AP {self.before:.4f} -> {self.after:.4f}"
+
+
+def score_changes(shipped: Mapping[str, Any] | None, card: Mapping[str, Any]) -> list[ScoreChange]:
+    """The AP changes on the sets that both ``card`` and the ``shipped`` manifest entry were scored on.
+
+    A scored set is a card value with an ``AP`` and the ``command`` that measured it; sets measured by other
+    commands (another annotation file or image folder) are not comparable and are left out, as is
+    everything when nothing is shipped under that name yet (``shipped`` None).
+    """
+    if shipped is None:
+        return []
+    changes = []
+    for name, scores in card.items():
+        before = shipped.get(name)
+        if (isinstance(scores, Mapping) and isinstance(before, Mapping) and "AP" in scores and "AP" in before
+                and scores.get("command") == before.get("command")):
+            changes.append(ScoreChange(name, float(before["AP"]), float(scores["AP"])))
+    return changes
+
+
 def ship_weights(
     checkpoint: Path,
     file_name: str,
     card: dict[str, Any],
     score_thresholds: ScoreThresholds,
     weights_dir: Path = WEIGHTS_DIR,
-) -> dict[str, Any]:
+    even_if_worse: bool = False,
+) -> tuple[dict[str, Any], list[ScoreChange]]:
     """Copy a training checkpoint into ``weights_dir`` as ``file_name`` and list it in the manifest.
 
     Only the state dict and the model's facts (:data:`SHIPPED_META_KEYS`) are kept, not the training config
     with its local paths, plus the ``score_thresholds`` measured for these weights, which the app reads back
     (:func:`calibrated_score_thresholds`). The manifest entry is ``file``, ``model``, ``sha256``,
     ``input_size``, ``steps``, ``score_thresholds`` and then ``card`` (teacher, data, held-out AP,
-    licence...); an entry for the same file is replaced.
+    licence...); an entry for the same file is replaced, but only by weights that score no lower on any set
+    both were scored on (:func:`score_changes`), unless ``even_if_worse``.
 
     Returns:
-        The manifest entry.
+        The manifest entry, and the AP changes against the file it replaced.
+
+    Raises:
+        WeightsRegressionError: lower on a set than the shipped file; nothing was written.
     """
     import torch
 
     from pose.models.checkpoint import file_sha256
 
+    shipped = next((item for item in read_manifest(weights_dir) if item["file"] == file_name), None)
+    changes = score_changes(shipped, card)
+    worse = [change for change in changes if change.after < change.before]
+    if worse and not even_if_worse:
+        raise WeightsRegressionError(
+            f"not shipped: {', '.join(map(str, worse))} against the shipped '{weights_dir / file_name}'"
+        )
     content = torch.load(checkpoint, map_location="cpu", weights_only=True)
     meta = {key: value for key, value in content["meta"].items() if key in SHIPPED_META_KEYS}
     meta[SCORE_THRESHOLDS_KEY] = score_thresholds.to_dict()
@@ -164,4 +212,4 @@ def ship_weights(
     entries = [item for item in read_manifest(weights_dir) if item["file"] != file_name] + [entry]
     manifest = json.dumps({"weights": entries}, indent=2) + "\n"
     (weights_dir / MANIFEST_NAME).write_text(manifest, encoding="utf-8")
-    return entry
+    return entry, changes

@@ -108,7 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "with (--set changes values on top of it)")
     parser.add_argument("--ship", metavar="FILE",
                         help="afterwards, score the run's last epoch_NNN.pt on the held-out set and copy it "
-                             "to assets/weights/FILE with a MANIFEST entry (the model card)")
+                             "to assets/weights/FILE with a MANIFEST entry (the model card), unless it "
+                             "scores lower than the file it would replace")
+    parser.add_argument("--even-if-worse", action="store_true",
+                        help="with --ship: replace the shipped file even where the new weights score lower "
+                             "on a set both were scored on (by default they are not shipped then)")
     parser.add_argument("--average-epochs", type=int_in_range(1), default=1, metavar="N",
                         help="with --ship: ship the mean weights of the run's last N epoch checkpoints "
                              "(checkpoint averaging; default 1, the last epoch as it is)")
@@ -278,7 +282,7 @@ def _ship(args: argparse.Namespace) -> None:
     their model card and the keypoint-score thresholds measured on the first of those sets
     (:mod:`pose.evaluation.score_thresholds`). The final epoch (or the mean of the last ``--average-epochs``),
     not ``best.pt``: the validation set selected ``best.pt``, so its score would be optimistic."""
-    from app.core.weights import ship_weights
+    from app.core.weights import WeightsRegressionError, ship_weights
     from pose.estimator import TopDownEstimator
     from pose.evaluation import evaluate
     from pose.evaluation.score_thresholds import (
@@ -316,7 +320,13 @@ def _ship(args: argparse.Namespace) -> None:
     card["score_thresholds_from"] = (f"the '{name}' set: {thresholds.people} people; re-detect below "
                                      f"percentile {REDETECT_PERCENTILE:g}, drop below percentile "
                                      f"{MIN_POSE_PERCENTILE:g} of their mean keypoint scores")
-    entry = ship_weights(final, args.ship, card, thresholds)
+    try:
+        entry, changes = ship_weights(final, args.ship, card, thresholds, even_if_worse=args.even_if_worse)
+    except WeightsRegressionError as error:
+        hint = f"the weights scored stay in '{final}' (--even-if-worse ships them)"
+        raise ValueError(f"{error}; {hint}") from None
+    for change in changes:
+        print(f"against the file replaced: {change}")
     print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps); score "
           f"thresholds: re-detect below {thresholds.redetect}, drop below {thresholds.min_pose}")
 

@@ -75,7 +75,9 @@ def test_ship_weights_keeps_only_model_facts_and_lists_the_file(tmp_path):
                           {"iteration": 42, "epoch": 3, "config": {"data": {"root": "/local/path"}}})
     shipped_dir = tmp_path / "weights"
     thresholds = ScoreThresholds(redetect=0.23, min_pose=0.17, people=500)
-    entry = ship_weights(run, "tiny.pth", {"teacher": "fake", "licence": "test"}, thresholds, shipped_dir)
+    entry, changes = ship_weights(run, "tiny.pth", {"teacher": "fake", "licence": "test"}, thresholds,
+                                  shipped_dir)
+    assert changes == []  # nothing shipped under that name before
     assert (entry["model"], entry["steps"], entry["input_size"], entry["teacher"]) == (
         "edite_hrnet_tiny", 42, [128, 96], "fake")
     assert entry["score_thresholds"] == {"redetect": 0.23, "min_pose": 0.17, "people": 500}
@@ -84,6 +86,29 @@ def test_ship_weights_keeps_only_model_facts_and_lists_the_file(tmp_path):
     assert calibrated_score_thresholds(shipped_dir / "tiny.pth") == thresholds  # the file carries them
     ship_weights(run, "tiny.pth", {"teacher": "again"}, thresholds, shipped_dir)
     assert [item["teacher"] for item in read_manifest(shipped_dir)] == ["again"]
+
+
+def test_weights_that_score_lower_do_not_replace_the_shipped_file(tmp_path):
+    from app.core.weights import ScoreChange, WeightsRegressionError, ship_weights
+
+    run = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "best.pt")
+    shipped_dir, thresholds = tmp_path / "weights", ScoreThresholds(redetect=0.3, min_pose=0.2, people=5)
+
+    def card(validation_ap: float, coco_ap: float, coco_command: str = "eval coco") -> dict:
+        return {"validation": {"AP": validation_ap, "command": "eval val"},
+                "calibration_set": {"AP": coco_ap, "command": coco_command}, "teacher": f"{coco_ap}"}
+
+    ship_weights(run, "tiny.pth", card(0.20, 0.12), thresholds, shipped_dir)
+    with pytest.raises(WeightsRegressionError, match=r"calibration_set AP 0.1200 -> 0.1100"):
+        ship_weights(run, "tiny.pth", card(0.25, 0.11), thresholds, shipped_dir)
+    assert [item["teacher"] for item in read_manifest(shipped_dir)] == ["0.12"]  # untouched
+    _, changes = ship_weights(run, "tiny.pth", card(0.21, 0.12), thresholds, shipped_dir)
+    assert changes == [ScoreChange("validation", 0.20, 0.21), ScoreChange("calibration_set", 0.12, 0.12)]
+    _, changes = ship_weights(run, "tiny.pth", card(0.22, 0.01, "eval other set"), thresholds, shipped_dir)
+    assert changes == [ScoreChange("validation", 0.21, 0.22)]  # another set's AP is not comparable
+    ship_weights(run, "tiny.pth", card(0.10, 0.01, "eval other set"), thresholds, shipped_dir,
+                 even_if_worse=True)
+    assert read_manifest(shipped_dir)[0]["validation"]["AP"] == 0.10
 
 
 def test_weights_without_recorded_thresholds_or_no_file_have_none(tmp_path):

@@ -146,6 +146,17 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
         torch.save({"state_dict": state, "meta": meta}, run / f"epoch_{epoch:03d}.pt")
     ship_again = ["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train", "--out", str(out),
                   "--device", "cpu", "--ship", "mean.pth"]
+    manifest_file = shipped / "MANIFEST.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["weights"][0]["validation"]["AP"] = 1.0  # as if the shipped tiny.pth were perfect
+    manifest_file.write_text(json.dumps(manifest))
+    before = (shipped / "tiny.pth").read_bytes()
+    assert main.main([*ship_again[:-1], "tiny.pth"]) == 1
+    said = capsys.readouterr()
+    assert "not shipped: validation AP 1.0000 -> " in said.err and "--even-if-worse" in said.err
+    assert (shipped / "tiny.pth").read_bytes() == before
+    assert main.main([*ship_again[:-1], "tiny.pth", "--even-if-worse"]) == 0
+    assert "against the file replaced: validation AP 1.0000 -> " in capsys.readouterr().out
     assert main.main([*ship_again, "--average-epochs", "3"]) == 1
     assert "fewer than the 3 to average: lower --average-epochs" in capsys.readouterr().err
     assert main.main([*ship_again, "--average-epochs", "2"]) == 0
