@@ -158,6 +158,24 @@ def score_changes(shipped: Mapping[str, Any] | None, card: Mapping[str, Any]) ->
     return changes
 
 
+def weights_origin(initial_weights: Path, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The model card of the weights a run started from: their file name and SHA-256 and, where the manifest
+    ``entries`` list a file with that hash, its epochs in all, its AP on each scored set and its own origin
+    (so a card traces its weights back to the first run)."""
+    from pose.models.checkpoint import file_sha256
+
+    if not initial_weights.is_file():
+        return {"file": str(initial_weights), "sha256": None}
+    sha256 = file_sha256(initial_weights)
+    listed = next((item for item in entries if item["sha256"] == sha256), None)
+    if listed is None:
+        return {"file": initial_weights.name, "sha256": sha256}
+    scores = {f"{name} AP": value["AP"] for name, value in listed.items()
+              if isinstance(value, Mapping) and "AP" in value}
+    carried = {key: listed[key] for key in ("epochs_in_all", "initialised_from") if key in listed}
+    return {"file": listed["file"], "sha256": sha256, **scores, **carried}
+
+
 def ship_weights(
     checkpoint: Path,
     file_name: str,
@@ -165,6 +183,7 @@ def ship_weights(
     score_thresholds: ScoreThresholds,
     weights_dir: Path = WEIGHTS_DIR,
     even_if_worse: bool = False,
+    initial_weights: Path | None = None,
 ) -> tuple[dict[str, Any], list[ScoreChange]]:
     """Copy a training checkpoint into ``weights_dir`` as ``file_name`` and list it in the manifest.
 
@@ -173,7 +192,9 @@ def ship_weights(
     (:func:`calibrated_score_thresholds`). The manifest entry is ``file``, ``model``, ``sha256``,
     ``input_size``, ``steps``, ``score_thresholds`` and then ``card`` (teacher, data, held-out AP,
     licence...); an entry for the same file is replaced, but only by weights that score no lower on any set
-    both were scored on (:func:`score_changes`), unless ``even_if_worse``.
+    both were scored on (:func:`score_changes`), unless ``even_if_worse``. With ``initial_weights`` (what the
+    run started from) the entry adds ``initialised_from`` (:func:`weights_origin`) and, where their epochs in
+    all are known, ``epochs_in_all``; a run from scratch has ``epochs_in_all`` = ``epochs``.
 
     Returns:
         The manifest entry, and the AP changes against the file it replaced.
@@ -185,13 +206,15 @@ def ship_weights(
 
     from pose.models.checkpoint import file_sha256
 
-    shipped = next((item for item in read_manifest(weights_dir) if item["file"] == file_name), None)
+    entries = read_manifest(weights_dir)
+    shipped = next((item for item in entries if item["file"] == file_name), None)
     changes = score_changes(shipped, card)
     worse = [change for change in changes if change.after < change.before]
     if worse and not even_if_worse:
         raise WeightsRegressionError(
             f"not shipped: {', '.join(map(str, worse))} against the shipped '{weights_dir / file_name}'"
         )
+    origin = weights_origin(initial_weights, entries) if initial_weights is not None else None
     content = torch.load(checkpoint, map_location="cpu", weights_only=True)
     meta = {key: value for key, value in content["meta"].items() if key in SHIPPED_META_KEYS}
     meta[SCORE_THRESHOLDS_KEY] = score_thresholds.to_dict()
@@ -209,7 +232,12 @@ def ship_weights(
         SCORE_THRESHOLDS_KEY: meta[SCORE_THRESHOLDS_KEY],
         **card,
     }
-    entries = [item for item in read_manifest(weights_dir) if item["file"] != file_name] + [entry]
+    epochs_before = 0 if origin is None else origin.get("epochs_in_all")
+    if epochs_before is not None and meta.get("epoch") is not None:
+        entry["epochs_in_all"] = epochs_before + meta["epoch"]
+    if origin is not None:
+        entry["initialised_from"] = origin
+    entries = [item for item in entries if item["file"] != file_name] + [entry]
     manifest = json.dumps({"weights": entries}, indent=2) + "\n"
     (weights_dir / MANIFEST_NAME).write_text(manifest, encoding="utf-8")
     return entry, changes

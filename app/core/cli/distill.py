@@ -303,6 +303,9 @@ def _ship(args: argparse.Namespace) -> None:
     card: dict[str, object] = {"teacher": TEACHER_CARD[args.teacher], "data": dataset}
     if averaged_epochs:
         card["averaged_epochs"] = averaged_epochs
+    run_config, initial_weights = _run_recipe(_run_dir(args))
+    if run_config:
+        card["run_config"] = run_config
     reports = []
     for name, metric, labels, images in _scored_sets(args, dataset):
         report = evaluate(estimator, labels, images, boxes="gt", progress=False)
@@ -321,7 +324,8 @@ def _ship(args: argparse.Namespace) -> None:
                                      f"percentile {REDETECT_PERCENTILE:g}, drop below percentile "
                                      f"{MIN_POSE_PERCENTILE:g} of their mean keypoint scores")
     try:
-        entry, changes = ship_weights(final, args.ship, card, thresholds, even_if_worse=args.even_if_worse)
+        entry, changes = ship_weights(final, args.ship, card, thresholds, even_if_worse=args.even_if_worse,
+                                      initial_weights=initial_weights)
     except WeightsRegressionError as error:
         hint = f"the weights scored stay in '{final}' (--even-if-worse ships them)"
         raise ValueError(f"{error}; {hint}") from None
@@ -329,6 +333,19 @@ def _ship(args: argparse.Namespace) -> None:
         print(f"against the file replaced: {change}")
     print(f"shipped {entry['file']} ({entry['size_bytes'] / 1e6:.1f} MB, {entry['steps']} steps); score "
           f"thresholds: re-detect below {thresholds.redetect}, drop below {thresholds.min_pose}")
+
+
+def _run_recipe(run_dir: Path) -> tuple[dict[str, object], Path | None]:
+    """The run's training settings for the model card (its ``config.json`` less the local data paths) and
+    the weights it started from; empty and None for a run folder without a ``config.json``."""
+    saved = run_dir / "config.json"
+    if not saved.is_file():
+        return {}, None
+    config = json.loads(saved.read_text(encoding="utf-8"))
+    model = dict(config.get("model", {}))
+    initial = model.pop("weights", None)
+    recipe = {"model": model, **{key: config[key] for key in ("augment", "optim", "train") if key in config}}
+    return recipe, Path(initial) if initial else None
 
 
 def _scored_sets(args: argparse.Namespace, dataset: dict) -> list[tuple[str, str, Path, Path]]:

@@ -111,6 +111,34 @@ def test_weights_that_score_lower_do_not_replace_the_shipped_file(tmp_path):
     assert read_manifest(shipped_dir)[0]["validation"]["AP"] == 0.10
 
 
+def test_the_card_traces_the_weights_back_through_the_runs_they_started_from(tmp_path):
+    from app.core.weights import ship_weights
+
+    model = create_model("edite_hrnet_tiny")
+    shipped_dir, thresholds = tmp_path / "weights", ScoreThresholds(redetect=0.3, min_pose=0.2, people=5)
+    scratch = save_checkpoint(model, tmp_path / "scratch.pt", {"epoch": 60})
+    entry, _ = ship_weights(scratch, "a.pth", {"validation": {"AP": 0.19, "command": "c"}}, thresholds,
+                            shipped_dir)
+    assert entry["epochs_in_all"] == 60 and "initialised_from" not in entry
+    first_sha256 = entry["sha256"]
+
+    continued = save_checkpoint(model, tmp_path / "continued.pt", {"epoch": 11})
+    entry, _ = ship_weights(continued, "a.pth", {"validation": {"AP": 0.20, "command": "c"}}, thresholds,
+                            shipped_dir, initial_weights=shipped_dir / "a.pth")  # from the file it replaces
+    assert entry["epochs_in_all"] == 71
+    assert entry["initialised_from"] == {"file": "a.pth", "sha256": first_sha256, "validation AP": 0.19,
+                                         "epochs_in_all": 60}
+    again = save_checkpoint(model, tmp_path / "again.pt", {"epoch": 2})
+    entry, _ = ship_weights(again, "b.pth", {}, thresholds, shipped_dir,
+                            initial_weights=shipped_dir / "a.pth")
+    assert entry["epochs_in_all"] == 73
+    assert entry["initialised_from"]["initialised_from"]["sha256"] == first_sha256  # the whole chain
+
+    elsewhere = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "elsewhere.pth")
+    entry, _ = ship_weights(again, "c.pth", {}, thresholds, shipped_dir, initial_weights=elsewhere)
+    assert set(entry["initialised_from"]) == {"file", "sha256"} and "epochs_in_all" not in entry  # unknown
+
+
 def test_weights_without_recorded_thresholds_or_no_file_have_none(tmp_path):
     plain = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "plain.pth")
     assert calibrated_score_thresholds(plain) is None

@@ -123,6 +123,7 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert entry["file"] == "tiny.pth" and entry["teacher"].startswith("Ultralytics YOLO11n-pose")
     assert {"AP", "PCK@0.2"} <= entry["validation"].keys() and "AP" in entry["calibration_set"]
     assert "LSPET" in entry["licence"] and "AGPL-3.0" in entry["licence"]
+    assert entry["run_config"]["train"]["batch_size"] == 2 and "data" not in entry["run_config"]
     measured = calibrated_score_thresholds(shipped / "tiny.pth")  # on the validation split's people
     validation = json.loads((out / "annotations" / "val.json").read_text())
     assert measured.people == len(validation["annotations"])
@@ -155,7 +156,11 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     said = capsys.readouterr()
     assert "not shipped: validation AP 1.0000 -> " in said.err and "--even-if-worse" in said.err
     assert (shipped / "tiny.pth").read_bytes() == before
+    (run / "config.json").write_text(json.dumps({**json.loads((run / "config.json").read_text()),
+                                                 "model": {"weights": str(shipped / "tiny.pth")}}))
     assert main.main([*ship_again[:-1], "tiny.pth", "--even-if-worse"]) == 0
+    replaced = json.loads(manifest_file.read_text())["weights"][0]
+    assert replaced["initialised_from"]["validation AP"] == 1.0  # continued from the file it replaced
     assert "against the file replaced: validation AP 1.0000 -> " in capsys.readouterr().out
     assert main.main([*ship_again, "--average-epochs", "3"]) == 1
     assert "fewer than the 3 to average: lower --average-epochs" in capsys.readouterr().err
