@@ -7,6 +7,7 @@ the median. Data loading is in the measurement. Pause any other training while i
 by pytest.
 
     python tests/benchmarks/train_processes.py --data-root data/lspet_yolo [--layouts 1x1:16 1x2:64 2x1:64]
+        [--input-size 256 192]
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ LOG_EVERY = 4
 
 
 def images_per_s(
-    data_root: Path, processes: int, threads: int, batch: int, rows: int, out: Path
+    data_root: Path, processes: int, threads: int, batch: int, rows: int, out: Path,
+    input_size: tuple[int, int] | None = None,
 ) -> list[float]:
-    """The images/s rows of a run with ``processes`` x ``threads`` at ``batch``, stopped after ``rows`` + 1
-    rows."""
+    """The images/s rows of a run with ``processes`` x ``threads`` at ``batch`` (and ``(height, width)``
+    ``input_size``, else the recipe's), stopped after ``rows`` + 1 rows."""
     command = [
         sys.executable, str(REPO_ROOT / "main.py"), "train", "--config", str(CONFIG), "--out", str(out),
         "--device", "cpu", "--no-progress", "--data-root", str(data_root),
@@ -46,6 +48,8 @@ def images_per_s(
         "--set", f"train.batch_size={batch}",
         "--set", f"train.log_interval={LOG_EVERY}",
     ]
+    if input_size is not None:
+        command += ["--set", f"model.input_size=[{input_size[0]}, {input_size[1]}]"]
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     scalars = out / "scalars.csv"
     values: list[float] = []
@@ -69,16 +73,20 @@ def main() -> int:
     parser.add_argument("--layouts", nargs="+", default=["1x1:16", "1x2:64", "2x1:64"],
                         help="PROCESSESxTHREADS:BATCH per layout (default: the recipes of sessions 4, 5 "
                              "and 6: 1x1:16 1x2:64 2x1:64)")
+    parser.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+                        help="network input size (default: the recipe's, 128 96)")
     parser.add_argument("--rows", type=int, default=5,
                         help=f"images/s rows per layout, {LOG_EVERY} steps each")
     args = parser.parse_args()
-    print(f"{cpu_name()}, {os.cpu_count()} cpus, {CONFIG.name}, "
+    size = "x".join(map(str, args.input_size)) if args.input_size else "its input size"
+    print(f"{cpu_name()}, {os.cpu_count()} cpus, {CONFIG.name} at {size}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     for layout in args.layouts:
         shape, batch = layout.split(":")
         processes, threads = (int(part) for part in shape.split("x"))
         with tempfile.TemporaryDirectory() as out:
-            rates = images_per_s(args.data_root, processes, threads, int(batch), args.rows, Path(out) / "run")
+            rates = images_per_s(args.data_root, processes, threads, int(batch), args.rows, Path(out) / "run",
+                                 args.input_size)
         rows = ", ".join(f"{rate:.1f}" for rate in rates)
         print(f"{processes} process(es) x {threads} thread(s), batch {batch}: median "
               f"{statistics.median(rates):.2f} images/s ({rows})")
