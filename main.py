@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if not any(arg in SUBCOMMANDS for arg in argv) and not {"-h", "--help"} & set(argv):
         argv.insert(0, DEFAULT_SUBCOMMAND)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line as given, for the records a command writes (distill's dataset.json)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format=LOG_FORMAT,

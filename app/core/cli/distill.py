@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -173,7 +174,7 @@ def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
     record_file = args.out / "dataset.json"
     record = json.loads(record_file.read_text(encoding="utf-8"))
     record.update(teacher=args.teacher, detector=args.detector, every=args.every, pastes=args.pastes,
-                  backgrounds=[str(path) for path in args.backgrounds])
+                  backgrounds=[str(path) for path in args.backgrounds], command=_command_line(args))
     record_file.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return summaries
 
@@ -198,7 +199,7 @@ def _label_people(args: argparse.Namespace) -> None:
         footage=[parse_footage(text, args.every) for text in args.videos], val_count=args.val_count,
         min_precision=args.min_precision,
     )
-    record.update(teacher=args.teacher, every=args.every)
+    record.update(teacher=args.teacher, every=args.every, command=_command_line(args))
     (args.out / "dataset.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     threshold = record["threshold"]
     print(f"teacher threshold {threshold['threshold']:.2f} ({100 * threshold['precision']:.1f} % of its "
@@ -207,6 +208,11 @@ def _label_people(args: argparse.Namespace) -> None:
         print(f"train: {source['persons']} persons ({source['teacher_persons']} by the teacher alone) "
               f"in {source['images_with_people']}/{source['images']} images, {source['filled_keypoints']} "
               f"keypoints from the teacher <- {source['source']}")
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that labelled the set, for ``dataset.json`` and so for the model card."""
+    return shlex.join(["python", "main.py", *args.argv])
 
 
 def _detector(name: str) -> Detector | None:

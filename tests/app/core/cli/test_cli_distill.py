@@ -53,6 +53,8 @@ def test_distill_labels_splits_and_trains(tmp_path, footage, monkeypatch, capsys
     assert code == 0, printed
     assert "train: 4/4 frames with people, 4 persons, 4 composites" in printed
     assert "holdout: 2/2 frames with people, 2 persons, 0 composites" in printed
+    record = json.loads((out / "dataset.json").read_text())
+    assert record["command"].startswith("python main.py distill --videos ")  # for the model card
     summary = json.loads((out / "run" / "distill.json").read_text())
     assert summary["iterations"] == 1 and "AP" in summary["metrics"]
     assert (out / "run" / "best.pt").is_file() and (out / "run" / "last.pt").is_file()
@@ -111,6 +113,7 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert code == 0, printed
     record = json.loads((out / "dataset.json").read_text())
     assert record["teacher"] == "yolo11n-pose" and record["val_images"] == 1
+    assert record["command"].startswith("python main.py distill --teacher yolo11n-pose --labelled ")
     assert 0.0 < record["threshold"]["threshold"] < 1.0
     labelled, pedestrians = record["sources"]
     assert labelled["filled_keypoints"] > 0  # the teacher gave the faces back
