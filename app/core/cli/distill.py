@@ -127,6 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        _check_companion_flags(args)
         if not args.skip_labelling and args.teacher == PEOPLE_TEACHER:
             _label_people(args)
         elif not args.skip_labelling:
@@ -148,6 +149,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: continue with the same command plus --skip-labelling --resume "
               f"(run folder {_run_dir(args)})", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _check_companion_flags(args: argparse.Namespace) -> None:
+    """A flag that only modifies another one is an error without it (before anything is written)."""
+    if args.pack_quality is not None and not args.pack:
+        raise ValueError("--pack-quality sets the quality of --pack DIR: add --pack, or drop --pack-quality")
+    if args.even_if_worse and not args.ship:
+        raise ValueError("--even-if-worse applies to --ship FILE: add --ship, or drop --even-if-worse")
 
 
 def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:

@@ -182,6 +182,19 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert "names no 'calibration_images'" in capsys.readouterr().err and not (shipped / "again.pth").exists()
 
 
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--pack-quality", "70"], "--pack-quality sets the quality of --pack DIR"),
+    (["--even-if-worse"], "--even-if-worse applies to --ship FILE"),
+])
+def test_a_modifier_flag_without_its_flag_is_a_clear_error(tmp_path, capsys, flags, said):
+    out = tmp_path / "data"
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train",
+                      "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    assert code == 1 and said in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # refused before anything was written
+
+
 def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_path, capsys):
     ann = str(TINY / "person_keypoints.json")
     code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", ann, str(TINY),
