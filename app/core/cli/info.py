@@ -28,7 +28,9 @@ PAPER_NOTE = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="registered model name (see the error for the list)")
-    parser.add_argument("--input", default=None, help="input size HxW, e.g. 256x192 (default: the model's)")
+    parser.add_argument("--input", default=None,
+                        help="input size HxW, e.g. 256x192 (default: the shipped weights' size, as the app "
+                             "runs them; the model's own without shipped weights)")
     parser.add_argument("--device", default="cpu", help="device for the latency run: cpu (default) or cuda")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
     parser.add_argument("--repeats", type=int, default=20, help="timed forward passes (default 20)")
@@ -129,15 +131,13 @@ def _format_text(info: ModelInfo) -> str:
 
 
 def _runtime_report(
-    model_name: str, input_size: tuple[int, int], runtime: str, repeats: int
+    model_name: str, weights: str | None, input_size: tuple[int, int], runtime: str, repeats: int
 ) -> RuntimeReport:
-    """The runtime the app would use for ``model_name`` on this CPU (``"auto"``) or a forced one, timed on
-    the calibration crops, with the shipped weights when there are any."""
-    from app.core.weights import resolve_weights
+    """The runtime the app would use for ``model_name`` with ``weights`` (None: random ones) on this CPU
+    (``"auto"``) or a forced one, timed on the calibration crops."""
     from pose.models import create_model
     from pose.runtime_autotune import autotune, time_runtime
 
-    weights, _ = resolve_weights(model_name, None)
     model = create_model(model_name, weights=weights, input_size=input_size)
     described = f"weights {Path(weights).name}" if weights else "random weights"
     if runtime == "auto":
@@ -157,6 +157,7 @@ def _runtime_report(
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from app.core.weights import resolve_weights
     from pose.models import create_model, list_models
     from pose.models.complexity import count_macs, count_parameters, measure_latency
 
@@ -173,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
     model = create_model(args.model, device=args.device)
     default_spec = model.spec
     try:
-        input_size = default_spec.input_size if args.input is None else parse_input_size(args.input)
+        weights, weights_size = resolve_weights(args.model, None)
+        default_size = weights_size or default_spec.input_size
+        input_size = default_size if args.input is None else parse_input_size(args.input)
         model.spec = default_spec.at_input_size(*input_size)
     except ValueError as error:
         return _fail(str(error))
@@ -181,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = None
     if args.device == "cpu":
         try:
-            runtime = _runtime_report(args.model, input_size, args.runtime, args.repeats)
+            runtime = _runtime_report(args.model, weights, input_size, args.runtime, args.repeats)
         except ValueError as error:
             return _fail(str(error))
     info = ModelInfo(

@@ -11,6 +11,7 @@ import json
 import pytest
 
 import main
+from app.core.weights import checkpoint_input_size, default_weights
 from pose.models import create_model
 from pose.models.complexity import count_macs, count_parameters
 
@@ -39,7 +40,7 @@ def test_json_last_line_reports_the_measured_counts(capsys):
 
 
 def test_paper_figures_are_shown_beside_ours_with_the_counting_note(capsys):
-    code, out, _ = _info(capsys, "--model", "edite_hrnet_s", "--json", *FAST)
+    code, out, _ = _info(capsys, "--model", "edite_hrnet_s", "--input", "256x192", "--json", *FAST)
     assert code == 0
     report = json.loads(out.strip().splitlines()[-1])
     assert (report["params"], report["paper_params_m"], report["paper_gflops"]) == (1_315_197, 1.3, 0.2)
@@ -47,6 +48,17 @@ def test_paper_figures_are_shown_beside_ours_with_the_counting_note(capsys):
     text = out.strip().splitlines()[:-1]
     assert any(line.startswith("parameters") and "1.315 M" in line and "1.3 M" in line for line in text)
     assert any("truncate" in line and "count each module once" in line for line in text)
+
+
+def test_without_input_the_shipped_weights_size_is_measured(capsys):
+    """The app runs shipped weights at the size recorded in them, so that is what info times by default."""
+    recorded = checkpoint_input_size(default_weights("edite_hrnet_s"))
+    assert recorded is not None and recorded != create_model("edite_hrnet_s").spec.input_size
+    code, out, _ = _info(capsys, "--model", "edite_hrnet_s", "--json", *FAST)
+    assert code == 0
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["input"] == f"{recorded[0]}x{recorded[1]}"
+    assert report["gflops"] == round(count_macs(create_model("edite_hrnet_s"), recorded) / 1e9, 4)
 
 
 def test_the_runtime_line_shows_the_machine_choice(capsys, monkeypatch):
