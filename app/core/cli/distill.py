@@ -157,6 +157,9 @@ def _check_companion_flags(args: argparse.Namespace) -> None:
         raise ValueError("--pack-quality sets the quality of --pack DIR: add --pack, or drop --pack-quality")
     if args.even_if_worse and not args.ship:
         raise ValueError("--even-if-worse applies to --ship FILE: add --ship, or drop --even-if-worse")
+    if args.average_epochs > 1 and not args.ship:
+        raise ValueError("--average-epochs chooses what --ship FILE ships: add --ship, "
+                         "or drop --average-epochs")
 
 
 def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
