@@ -1,12 +1,12 @@
-"""Crop workers: the CPU runtimes' way to run a batch, whole crops shared out over worker threads.
+"""Crop workers: the CPU runtimes' way to run a batch, whole crops shared out over workers side by side.
 
 This model's thousands of small operators leave a runtime's own intra-op threads little to split, while
 whole crops on separate cores run side by side (``python tests/benchmarks/onnx_workers.py``). Each worker
-runs its share through a model compiled by the runtime (ONNX Runtime, OpenVINO). A model compiled for one
-batch size runs faster, and OpenVINO compiles only fixed shapes well, but compiling one takes seconds; so a
-generic model that takes any batch size is compiled at once, and the first time a share size is seen its
-own model is compiled on a background thread while the generic one runs it: a new crowd size never stalls a
-frame.
+runs its share through a model compiled by the runtime (ONNX Runtime: on a thread of ours; OpenVINO: on a
+stream of its own). A model compiled for one batch size runs faster, and OpenVINO compiles only fixed
+shapes well, but compiling one takes seconds; so a generic model that takes any batch size is compiled at
+once, and the first time a share size is seen its own model is compiled on a background thread while the
+generic one runs it: a new crowd size never stalls a frame.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def share_sizes(batch_size: int, workers: int) -> list[int]:
 class CropWorkers(Closeable):
     """``(B, 3, H, W)`` float32 crops -> ``(B, K, H/4, W/4)`` heatmaps, the crops shared by worker threads.
 
-    Subclasses say how their runtime compiles a model (:meth:`_compile`) and runs a share (:meth:`_infer`).
-    :meth:`close` stops the threads (after the calls and the compile in flight) and drops the models.
+    Subclasses say how their runtime compiles a model (:meth:`_compile`) and runs a share (:meth:`_infer`,
+    on a worker thread), or runs the shares side by side itself (:meth:`_run_shares`). :meth:`close` stops
+    the threads (after the calls and the compile in flight) and drops the models.
 
     Args:
         name: the runtime's name, the prefix of the threads (``"onnx-crops_0"``, ``"onnx-specialise_0"``).
@@ -63,9 +64,7 @@ class CropWorkers(Closeable):
             return np.zeros((0, *self._output_shape), np.float32)
         shares = np.split(batch, np.cumsum(share_sizes(len(batch), self._workers))[:-1])
         models = [self._model_for(len(share)) for share in shares]
-        if len(shares) == 1:
-            return self._infer(models[0], 0, shares[0])
-        return np.concatenate(list(self._pool.map(self._infer, models, range(len(shares)), shares)))
+        return np.concatenate(self._run_shares(models, shares))
 
     def prepare(self, batch_size: int) -> None:
         """Compile now, and wait for, the models that a batch of ``batch_size`` crops will use (benchmarks
@@ -104,6 +103,13 @@ class CropWorkers(Closeable):
     def _compile(self, batch: int | None) -> object:
         """The runtime's model for ``batch`` crops (None: any batch size), ready for every worker."""
         raise NotImplementedError
+
+    def _run_shares(self, models: list[object], shares: list[np.ndarray]) -> list[np.ndarray]:
+        """Share ``i`` through ``models[i]`` on worker ``i``, side by side: on the worker threads, each
+        running :meth:`_infer` (a runtime that runs several requests at once itself overrides this)."""
+        if len(shares) == 1:
+            return [self._infer(models[0], 0, shares[0])]
+        return list(self._pool.map(self._infer, models, range(len(shares)), shares))
 
     def _infer(self, model: object, worker: int, share: np.ndarray) -> np.ndarray:
         """``share`` through ``model`` on worker ``worker`` (0-based), as ``(n, K, H/4, W/4)`` float32."""

@@ -5,8 +5,12 @@ It reads the same cached ONNX export as ONNX Runtime. A
 model compiled for a fixed batch size runs each share; compiling one takes seconds, so a new share size runs
 on the dynamic-batch model (compiled at once) until its own is compiled in the background
 (:meth:`OpenVinoForward.prepare` compiles ahead). Each compiled model has one single-threaded stream per
-worker, and each worker runs its share on its own infer request. ``precision="bf16"`` runs in bfloat16 where
-the CPU has bfloat16 instructions (AVX-512 BF16 or AMX), in float32 elsewhere.
+worker and one infer request per worker: the calling thread starts every share on its own request at once
+(``start_async``) and waits for them, and OpenVINO runs them side by side on its streams. No thread of ours
+is inside OpenVINO beside another: with worker threads each calling ``infer``, autotune's trial hung once
+(two workers copying their inputs in OpenVINO's Python layer, the caller starting a third thread).
+``precision="bf16"`` runs in bfloat16 where the CPU has bfloat16 instructions (AVX-512 BF16 or AMX), in
+float32 elsewhere.
 """
 
 from __future__ import annotations
@@ -36,12 +40,12 @@ def openvino_available() -> bool:
 class OpenVinoForward(CropWorkers):
     """``(B, 3, H, W)`` float32 crops -> ``(B, K, H/4, W/4)`` heatmaps by OpenVINO, crops shared by workers.
 
-    :meth:`close` stops the worker threads and drops the compiled models.
+    :meth:`close` waits for a compile in flight and drops the compiled models.
 
     Args:
         model: the eval-mode pose model (with ``spec``); it is not modified.
         precision: ``"f32"`` or ``"bf16"`` (OpenVINO's inference precision hint).
-        threads: worker threads, one OpenVINO stream each (default: ``torch.get_num_threads()``).
+        threads: workers, one OpenVINO stream and infer request each (default: ``torch.get_num_threads()``).
         cache: directory for the ONNX export (default :func:`pose.runtime.cache_dir`).
     """
 
@@ -72,9 +76,20 @@ class OpenVinoForward(CropWorkers):
         compiled = self._core.compile_model(network, "CPU", settings)
         return [compiled.create_infer_request() for _ in range(self._workers)]
 
-    def _infer(self, model: list, worker: int, share: np.ndarray) -> np.ndarray:
-        # a copy: the request reuses its output buffer
-        return np.array(model[worker].infer({0: share})[0], copy=True)
+    def _run_shares(self, models: list[list], shares: list[np.ndarray]) -> list[np.ndarray]:
+        """Share ``i`` on infer request ``i`` of its model, all started at once: OpenVINO runs them side by
+        side on its streams, and only this thread calls into OpenVINO (module doc)."""
+        requests = [model[worker] for worker, model in enumerate(models)]
+        started = []
+        try:
+            for request, share in zip(requests, shares, strict=True):
+                request.start_async({0: share})
+                started.append(request)
+        finally:  # never leave a request running: its next call would fail
+            for request in started:
+                request.wait()
+        # copies: a request reuses its output buffer
+        return [np.array(request.get_output_tensor(0).data, copy=True) for request in requests]
 
     def _close(self) -> None:
         super()._close()

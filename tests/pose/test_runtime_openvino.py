@@ -1,6 +1,7 @@
 """OpenVinoForward's crop workers, against a stand-in ``openvino`` module that records what is compiled and
 run (its numerical agreement is checked by ``tests/benchmarks/cpu_backends.py``): shares in order, one model
-compiled per share size in the background while the dynamic-batch model runs."""
+compiled per share size in the background while the dynamic-batch model runs, every share started at once
+on its own request by the calling thread."""
 
 from __future__ import annotations
 
@@ -18,20 +19,36 @@ from pose.runtime_openvino import OpenVinoForward
 
 
 class FakeRequest:
-    """Heatmaps whose every value is the crop's mean; checks that the batch has the compiled size."""
+    """Heatmaps whose every value is the crop's mean; checks that the batch has the compiled size, that a
+    request is not started while it runs, and records each call with its thread in ``FakeCore.calls``."""
 
     def __init__(self, compiled: FakeCompiled) -> None:
         self.compiled = compiled
+        self.output: np.ndarray | None = None
+        self.running = False
 
-    def infer(self, inputs: dict[int, np.ndarray]) -> list[np.ndarray]:
+    def start_async(self, inputs: dict[int, np.ndarray]) -> None:
+        assert not self.running, "a request was started while it ran"
+        FakeCore.calls.append(("start", self, threading.current_thread()))
         batch = inputs[0]
+        if FakeCore.fail_on_start == len(FakeCore.calls):
+            raise RuntimeError("cannot start")
         size = self.compiled.shape[0]
         assert size in (-1, len(batch)), "a share ran on a model compiled for another size"
         assert list(batch.shape[1:]) == self.compiled.shape[1:]
         self.compiled.runs.append(len(batch))
         means = batch.mean(axis=(1, 2, 3))
         out_h, out_w = self.compiled.shape[2] // 4, self.compiled.shape[3] // 4
-        return [np.broadcast_to(means[:, None, None, None], (len(batch), 17, out_h, out_w))]
+        self.output = np.broadcast_to(means[:, None, None, None], (len(batch), 17, out_h, out_w))
+        self.running = True
+
+    def wait(self) -> None:
+        FakeCore.calls.append(("wait", self, threading.current_thread()))
+        self.running = False
+
+    def get_output_tensor(self, index: int) -> types.SimpleNamespace:
+        assert index == 0 and not self.running
+        return types.SimpleNamespace(data=self.output)
 
 
 class FakeCompiled:
@@ -51,6 +68,9 @@ class FakeCore:
     compiled: ClassVar[list[FakeCompiled]] = []
     release: ClassVar[threading.Event | None] = None
     """When set to an Event, compiles of a fixed batch size wait for it (a slow compile)."""
+    calls: ClassVar[list[tuple[str, FakeRequest, threading.Thread]]] = []
+    fail_on_start: ClassVar[int | None] = None
+    """The request call (1-based, in ``calls``) whose ``start_async`` raises."""
 
     def read_model(self, path: str) -> FakeNetwork:
         assert path.endswith(".onnx")
@@ -66,7 +86,7 @@ class FakeCore:
 
 @pytest.fixture
 def forward(monkeypatch, tmp_path):
-    FakeCore.compiled, FakeCore.release = [], None
+    FakeCore.compiled, FakeCore.release, FakeCore.calls, FakeCore.fail_on_start = [], None, [], None
     monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=FakeCore))
     torch.manual_seed(0)
     model = create_model("edite_hrnet_tiny", input_size=(64, 64)).eval()
@@ -115,13 +135,31 @@ def test_an_empty_batch_gives_no_heatmaps(forward) -> None:
     assert [compiled.runs for compiled in FakeCore.compiled] == [[]]
 
 
-def test_closing_stops_the_crop_workers(forward) -> None:
-    before = set(threading.enumerate())
-    forward(np.zeros((4, 3, 64, 64), np.float32))  # two shares: both workers run
-    workers = [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("openvino")]
-    assert workers
+def test_shares_start_together_on_their_own_requests_from_the_calling_thread(forward) -> None:
+    forward.prepare(4)
+    FakeCore.calls.clear()
+    threads_before = set(threading.enumerate())
+    forward(np.zeros((4, 3, 64, 64), np.float32))  # two shares of 2
+    assert [call for call, _, _ in FakeCore.calls] == ["start", "start", "wait", "wait"]
+    first, second = (request for call, request, _ in FakeCore.calls[:2])
+    assert first is not second and first.compiled is second.compiled
+    assert {thread for _, _, thread in FakeCore.calls} == {threading.current_thread()}
+    assert set(threading.enumerate()) == threads_before  # no worker threads of ours
+
+
+def test_a_share_that_cannot_start_leaves_no_request_running(forward) -> None:
+    forward.prepare(4)
+    FakeCore.calls.clear()
+    FakeCore.fail_on_start = 2  # the second share's start_async
+    with pytest.raises(RuntimeError, match="cannot start"):
+        forward(np.zeros((4, 3, 64, 64), np.float32))
+    assert [call for call, _, _ in FakeCore.calls] == ["start", "start", "wait"]
+    FakeCore.fail_on_start = None
+    np.testing.assert_allclose(forward(np.ones((4, 3, 64, 64), np.float32)), 1.0)  # both requests start again
+
+
+def test_a_closed_forward_refuses_calls(forward) -> None:
     forward.close()
-    assert not any(thread.is_alive() for thread in workers)
     with pytest.raises(RuntimeError, match="OpenVinoForward is closed"):
         forward(np.zeros((1, 3, 64, 64), np.float32))
 
