@@ -161,18 +161,21 @@ def score_changes(shipped: Mapping[str, Any] | None, card: Mapping[str, Any]) ->
 def weights_origin(initial_weights: Path, entries: list[dict[str, Any]]) -> dict[str, Any]:
     """The model card of the weights a run started from: their file name and SHA-256 and, where the manifest
     ``entries`` list a file with that hash, its epochs in all, its AP on each scored set and its own origin
-    (so a card traces its weights back to the first run)."""
-    from pose.models.checkpoint import file_sha256
+    (so a card traces its weights back to the first run); for a file not listed, the epochs in all it
+    records, if any."""
+    from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, file_sha256, read_checkpoint_meta
 
     if not initial_weights.is_file():
         return {"file": str(initial_weights), "sha256": None}
     sha256 = file_sha256(initial_weights)
     listed = next((item for item in entries if item["sha256"] == sha256), None)
     if listed is None:
-        return {"file": initial_weights.name, "sha256": sha256}
+        recorded = read_checkpoint_meta(initial_weights).get(EPOCHS_IN_ALL_KEY)
+        known = {EPOCHS_IN_ALL_KEY: recorded} if isinstance(recorded, int) else {}
+        return {"file": initial_weights.name, "sha256": sha256, **known}
     scores = {f"{name} AP": value["AP"] for name, value in listed.items()
               if isinstance(value, Mapping) and "AP" in value}
-    carried = {key: listed[key] for key in ("epochs_in_all", "initialised_from") if key in listed}
+    carried = {key: listed[key] for key in (EPOCHS_IN_ALL_KEY, "initialised_from") if key in listed}
     return {"file": listed["file"], "sha256": sha256, **scores, **carried}
 
 
@@ -193,8 +196,9 @@ def ship_weights(
     ``input_size``, ``steps``, ``score_thresholds`` and then ``card`` (teacher, data, held-out AP,
     licence...); an entry for the same file is replaced, but only by weights that score no lower on any set
     both were scored on (:func:`score_changes`), unless ``even_if_worse``. With ``initial_weights`` (what the
-    run started from) the entry adds ``initialised_from`` (:func:`weights_origin`) and, where their epochs in
-    all are known, ``epochs_in_all``; a run from scratch has ``epochs_in_all`` = ``epochs``.
+    run started from) the entry adds ``initialised_from`` (:func:`weights_origin`). ``epochs_in_all``, in
+    the entry and the shipped file, is what the checkpoint records, else the origin's epochs in all plus
+    ``epochs`` where those are known; a run from scratch has ``epochs_in_all`` = ``epochs``.
 
     Returns:
         The manifest entry, and the AP changes against the file it replaced.
@@ -204,7 +208,7 @@ def ship_weights(
     """
     import torch
 
-    from pose.models.checkpoint import file_sha256
+    from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, file_sha256
 
     entries = read_manifest(weights_dir)
     shipped = next((item for item in entries if item["file"] == file_name), None)
@@ -217,6 +221,12 @@ def ship_weights(
     origin = weights_origin(initial_weights, entries) if initial_weights is not None else None
     content = torch.load(checkpoint, map_location="cpu", weights_only=True)
     meta = {key: value for key, value in content["meta"].items() if key in SHIPPED_META_KEYS}
+    epochs_in_all = content["meta"].get(EPOCHS_IN_ALL_KEY)
+    epochs_before = 0 if origin is None else origin.get(EPOCHS_IN_ALL_KEY)
+    if epochs_in_all is None and epochs_before is not None and meta.get("epoch") is not None:
+        epochs_in_all = epochs_before + meta["epoch"]
+    if epochs_in_all is not None:
+        meta[EPOCHS_IN_ALL_KEY] = epochs_in_all
     meta[SCORE_THRESHOLDS_KEY] = score_thresholds.to_dict()
     target = weights_dir / file_name
     weights_dir.mkdir(parents=True, exist_ok=True)
@@ -232,9 +242,8 @@ def ship_weights(
         SCORE_THRESHOLDS_KEY: meta[SCORE_THRESHOLDS_KEY],
         **card,
     }
-    epochs_before = 0 if origin is None else origin.get("epochs_in_all")
-    if epochs_before is not None and meta.get("epoch") is not None:
-        entry["epochs_in_all"] = epochs_before + meta["epoch"]
+    if epochs_in_all is not None:
+        entry[EPOCHS_IN_ALL_KEY] = epochs_in_all
     if origin is not None:
         entry["initialised_from"] = origin
     entries = [item for item in entries if item["file"] != file_name] + [entry]

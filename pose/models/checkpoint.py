@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 _SHOWN_KEYS = 5
 _DATA_PARALLEL_PREFIX = "module."
+EPOCHS_IN_ALL_KEY = "epochs_in_all"
+"""Meta key: the epochs these weights were trained in all runs, those of the weights a run started from
+included (written by training and kept by shipping; absent where unknown)."""
 
 
 class CheckpointError(ValueError):

@@ -26,14 +26,14 @@ from torch import nn
 from tqdm import tqdm
 
 from pose.estimator import resolve_device
-from pose.models.checkpoint import save_checkpoint
+from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, save_checkpoint
 from pose.stop_signals import SignalStop, StopFlag
 from pose.train.config import ConfigError, TrainConfig
 from pose.train.data_parallel import ALONE, Group, announce_stop, train_in_processes
 from pose.train.datasets import DatasetError, load_person_samples
 from pose.train.loader import TopDownTrainingSet, build_train_loader
 from pose.train.loss import JointsMSELoss
-from pose.train.model_setup import build_model
+from pose.train.model_setup import build_model, epochs_before
 from pose.train.scalars import ScalarLogger
 from pose.train.schedule import build_scheduler
 from pose.train.state import Progress, load_state, save_state
@@ -167,6 +167,7 @@ class _Run:
         run = config.train
         torch.manual_seed(run.seed)
         self.model = build_model(config).to(device).train()
+        self.epochs_before = epochs_before(config)
         spec = self.model.spec
         data, augment = config.data, config.augment
         samples = load_person_samples(
@@ -301,13 +302,16 @@ class _Run:
         )
 
     def _meta(self) -> dict[str, object]:
-        return {
+        meta = {
             "skeleton": self.model.spec.skeleton.name,
             "epoch": self.progress.epoch,
             "iteration": self.progress.iteration,
             "metrics": dict(self.metrics),
             "config": self.config.to_dict(),
         }
+        if self.epochs_before is not None:
+            meta[EPOCHS_IN_ALL_KEY] = self.epochs_before + self.progress.epoch
+        return meta
 
     def _position(self) -> tuple[int, int, int]:
         return self.progress.epoch, self.progress.batch, self.progress.iteration

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pose.models.checkpoint import load_weights
+from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, load_weights, read_checkpoint_meta
 from pose.models.layers import PoseModel
 from pose.models.registry import create_model, with_skeleton
 from pose.skeleton import SKELETONS
@@ -21,3 +21,12 @@ def build_model(config: TrainConfig) -> PoseModel:
     if config.model.weights:
         load_weights(model, config.model.weights)
     return model.train()
+
+
+def epochs_before(config: TrainConfig) -> int | None:
+    """The epochs ``[model] weights`` were trained in all before this run: 0 without weights (from scratch),
+    what the file records (:data:`~pose.models.checkpoint.EPOCHS_IN_ALL_KEY`), None where it records none."""
+    if not config.model.weights:
+        return 0
+    recorded = read_checkpoint_meta(config.model.weights).get(EPOCHS_IN_ALL_KEY)
+    return recorded if isinstance(recorded, int) else None

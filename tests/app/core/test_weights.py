@@ -16,7 +16,7 @@ from app.core.weights import (
     resolve_weights,
 )
 from pose.evaluation.score_thresholds import ScoreThresholds
-from pose.models.checkpoint import file_sha256, save_checkpoint
+from pose.models.checkpoint import file_sha256, read_checkpoint_meta, save_checkpoint
 from pose.models.registry import create_model
 
 
@@ -137,6 +137,27 @@ def test_the_card_traces_the_weights_back_through_the_runs_they_started_from(tmp
     elsewhere = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "elsewhere.pth")
     entry, _ = ship_weights(again, "c.pth", {}, thresholds, shipped_dir, initial_weights=elsewhere)
     assert set(entry["initialised_from"]) == {"file", "sha256"} and "epochs_in_all" not in entry  # unknown
+    assert "epochs_in_all" not in read_checkpoint_meta(shipped_dir / "c.pth")
+
+
+def test_epochs_in_all_recorded_by_training_survive_an_unshipped_starting_file(tmp_path):
+    """A run from a candidate never shipped still knows its epochs in all: training writes them into each
+    checkpoint, and shipping keeps them in the file and its manifest entry."""
+    from app.core.weights import ship_weights
+
+    model = create_model("edite_hrnet_tiny")
+    shipped_dir, thresholds = tmp_path / "weights", ScoreThresholds(redetect=0.3, min_pose=0.2, people=5)
+    candidate = save_checkpoint(model, tmp_path / "candidate.pt", {"epoch": 13, "epochs_in_all": 102})
+    continued = save_checkpoint(model, tmp_path / "continued.pt", {"epoch": 5, "epochs_in_all": 107})
+    entry, _ = ship_weights(continued, "d.pth", {}, thresholds, shipped_dir, initial_weights=candidate)
+    assert entry["initialised_from"]["epochs_in_all"] == 102 and entry["epochs_in_all"] == 107
+    assert read_checkpoint_meta(shipped_dir / "d.pth")["epochs_in_all"] == 107
+    candidate.unlink()  # the starting file is gone: the checkpoint's own record still counts
+    entry, _ = ship_weights(continued, "d.pth", {}, thresholds, shipped_dir, initial_weights=candidate)
+    assert entry["initialised_from"]["sha256"] is None and entry["epochs_in_all"] == 107
+    entry, _ = ship_weights(save_checkpoint(model, tmp_path / "next.pt", {"epoch": 2}), "e.pth", {},
+                            thresholds, shipped_dir, initial_weights=shipped_dir / "d.pth")
+    assert entry["epochs_in_all"] == 109  # a checkpoint that records none: its origin's plus its own
 
 
 def test_weights_without_recorded_thresholds_or_no_file_have_none(tmp_path):

@@ -149,6 +149,7 @@ def test_run_folder_holds_checkpoints_logs_and_config(tmp_path):
     model = create_model("edite_hrnet_tiny", input_size=(128, 96))
     meta = load_weights(model, tmp_path / "run" / "best.pt")
     assert meta["skeleton"] == "coco" and meta["model"] == "edite_hrnet_tiny"
+    assert meta["epochs_in_all"] == 1  # from scratch: this run's epochs
 
 
 def test_missing_validation_data_fails_before_training(tmp_path):

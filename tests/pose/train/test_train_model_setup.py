@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pose.models.checkpoint import save_checkpoint
+from pose.models.registry import create_model
 from pose.skeleton import COCO, CROWDPOSE, MPII
 from pose.train.config import load_config
-from pose.train.model_setup import build_model
+from pose.train.model_setup import build_model, epochs_before
 
 
 @pytest.mark.parametrize(
@@ -31,3 +33,13 @@ def test_head_and_spec_follow_the_dataset(skeleton, input_size, heatmap, sigma):
     assert heatmaps.shape == (1, skeleton.num_keypoints, *heatmap)
     head = model.keypoint_head.final_layer
     assert head.weight.std() < 0.01 and not head.bias.any()  # mmpose init: N(0, 0.001), zero bias
+
+
+def test_the_epochs_before_a_run_are_what_its_starting_weights_record(tmp_path):
+    model = create_model("edite_hrnet_tiny")
+    recorded = save_checkpoint(model, tmp_path / "recorded.pt", {"epoch": 2, "epochs_in_all": 40})
+    unrecorded = save_checkpoint(model, tmp_path / "unrecorded.pt", {"epoch": 2})
+    config = {"model.name": "edite_hrnet_tiny"}
+    assert epochs_before(load_config(None, config)) == 0  # from scratch
+    assert epochs_before(load_config(None, {**config, "model.weights": str(recorded)})) == 40
+    assert epochs_before(load_config(None, {**config, "model.weights": str(unrecorded)})) is None  # unknown
