@@ -1,20 +1,25 @@
 """OpenVINO on the CPU for a pose model, with crop workers (:mod:`pose.crop_workers`).
 
 A dependency of the app; without its wheel (``pip install openvino``) the runtime is simply not a candidate.
-It reads the same cached ONNX export as ONNX Runtime. A
-model compiled for a fixed batch size runs each share; compiling one takes seconds, so a new share size runs
-on the dynamic-batch model (compiled at once) until its own is compiled in the background
-(:meth:`OpenVinoForward.prepare` compiles ahead). Each compiled model has one single-threaded stream per
-worker and one infer request per worker: the calling thread starts every share on its own request at once
-(``start_async``) and waits for them, and OpenVINO runs them side by side on its streams. No thread of ours
-is inside OpenVINO beside another: with worker threads each calling ``infer``, autotune's trial hung once
-(two workers copying their inputs in OpenVINO's Python layer, the caller starting a third thread).
-``precision="bf16"`` runs in bfloat16 where the CPU has bfloat16 instructions (AVX-512 BF16 or AMX), in
-float32 elsewhere.
+It reads the same cached ONNX export as ONNX Runtime. A model compiled for a fixed batch size runs each
+share; compiling one takes seconds, so a new share size runs on the dynamic-batch model (compiled at once)
+until its own is compiled in the background (:meth:`OpenVinoForward.prepare` compiles ahead). Each compiled
+model has one single-threaded stream and one infer request per worker: the calling thread starts every share
+on its own request at once (``start_async``) and waits for them, and OpenVINO runs them side by side on its
+streams. ``precision="bf16"`` runs in bfloat16 where the CPU has bfloat16 instructions (AVX-512 BF16 or
+AMX), in float32 elsewhere.
+
+Threads and OpenVINO's Python layer: the first ``Tensor.data`` of a process initialises a C++ static that
+lets go of the GIL and takes it back; two threads making that first call at once deadlock (one holds the GIL
+and waits for the static, the other holds the static and waits for the GIL). Worker threads each calling
+``infer`` did that at their first batch (``python tests/benchmarks/openvino_first_use.py``). So no two
+threads of ours call into OpenVINO for one batch, and every :class:`OpenVinoForward` makes that first call
+as it is built, under a lock.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +30,8 @@ from pose.crop_workers import CropWorkers
 from pose.runtime import cache_dir, cached_export_path
 
 PRECISIONS = ("f32", "bf16")
+_FIRST_USE_LOCK = threading.Lock()
+"""Held while a forward pass makes OpenVINO's first ``Tensor.data`` call (module doc)."""
 
 
 def openvino_available() -> bool:
@@ -57,6 +64,8 @@ class OpenVinoForward(CropWorkers):
             raise ValueError(f"unknown OpenVINO precision {precision!r}; choose one of {choices}")
         import openvino
 
+        with _FIRST_USE_LOCK:  # once per process would do; it costs microseconds beside a compile
+            _ = openvino.Tensor(np.zeros(1, np.float32)).data
         self._core = openvino.Core()
         self._path = cached_export_path(model, cache or cache_dir())
         self._input_hw = tuple(model.spec.input_size)

@@ -59,6 +59,18 @@ class FakeCompiled:
         return FakeRequest(self)
 
 
+class FakeTensor:
+    """Records each ``data`` read, with its thread, in ``FakeCore.calls``."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    @property
+    def data(self) -> np.ndarray:
+        FakeCore.calls.append(("data", self, threading.current_thread()))
+        return self.array
+
+
 class FakeNetwork:
     def reshape(self, shapes: dict[str, list[int]]) -> None:
         self.shape = shapes["x"]
@@ -87,7 +99,7 @@ class FakeCore:
 @pytest.fixture
 def forward(monkeypatch, tmp_path):
     FakeCore.compiled, FakeCore.release, FakeCore.calls, FakeCore.fail_on_start = [], None, [], None
-    monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=FakeCore))
+    monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=FakeCore, Tensor=FakeTensor))
     torch.manual_seed(0)
     model = create_model("edite_hrnet_tiny", input_size=(64, 64)).eval()
     with OpenVinoForward(model, precision="bf16", threads=2, cache=tmp_path) as forward:
@@ -133,6 +145,11 @@ def test_a_new_share_size_runs_at_once_on_the_dynamic_model_while_its_own_compil
 def test_an_empty_batch_gives_no_heatmaps(forward) -> None:
     assert forward(np.zeros((0, 3, 64, 64), np.float32)).shape == (0, 17, 16, 16)
     assert [compiled.runs for compiled in FakeCore.compiled] == [[]]
+
+
+def test_building_makes_openvinos_first_data_call_before_any_request(forward) -> None:
+    assert [call for call, _, _ in FakeCore.calls] == ["data"]  # made by the fixture's constructor
+    assert FakeCore.calls[0][2] is threading.current_thread()
 
 
 def test_shares_start_together_on_their_own_requests_from_the_calling_thread(forward) -> None:
