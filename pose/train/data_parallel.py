@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,11 @@ JOIN_POLL_S = 0.5
 """How often the launcher looks at its workers and the stop signals' flag."""
 PARENT_POLL_S = 1.0
 """How often a training process checks that its launcher is still there."""
+COLLECTIVE_TIMEOUT = timedelta(days=7)
+"""How long a process waits in a collective call for the others. The others wait at a barrier while the
+main one validates (minutes, longer on a CPU shared with other work), and a run paused with SIGSTOP must
+live through its pause: gloo's default, 30 minutes, ended a run paused during validation. A process that
+dies is noticed by the launcher, not by this timeout."""
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +201,8 @@ def _error_line(traceback: str) -> str:
 
 @contextlib.contextmanager
 def _process_group(rank: int, size: int, rendezvous: str) -> Iterator[None]:
-    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=size)
+    dist.init_process_group("gloo", init_method=rendezvous, rank=rank, world_size=size,
+                            timeout=COLLECTIVE_TIMEOUT)
     try:
         yield
     finally:
