@@ -29,7 +29,7 @@ def share_sizes(batch_size: int, workers: int) -> list[int]:
 
 
 class CropWorkers(Closeable):
-    """``(B, 3, H, W)`` float32 crops -> ``(B, K, H/4, W/4)`` heatmaps, the crops shared by worker threads.
+    """``(B, 3, H, W)`` float32 crops -> ``(B, K, H/4, W/4)`` heatmaps, the crops shared by workers.
 
     Subclasses say how their runtime compiles a model (:meth:`_compile`) and runs a share (:meth:`_infer`,
     on a worker thread), or runs the shares side by side itself (:meth:`_run_shares`). :meth:`close` stops
