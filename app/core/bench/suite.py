@@ -89,6 +89,10 @@ WARMUP_FRAMES = DetectorConfig().background_lag + 1
 """Untimed frames at the start of each pass: the first detection (in line, nobody is followed yet) and
 enough frames after it that every timed window of k frames holds both the start of a background detection
 and the frame its newcomers join, as in a long stream."""
+MIN_MODEL_CALLS = 15
+"""The model-only median is taken over at least this many calls (a few hundred ms in all): the median of one
+call (``--quick``'s single pass) read 18.4 ms for 2 crops in one run and 12.6 in a 15-call run on the same
+machine (AMD EPYC, README Performance)."""
 
 
 def timed_frames(options: BenchOptions) -> int:
@@ -140,13 +144,15 @@ def model_latency(
     model: nn.Module, options: BenchOptions, pipeline_runtime: str, report: Report
 ) -> list[dict[str, object]]:
     """Median milliseconds of the bare forward pass (``pose.runtime``) per runtime and crop batch, for
-    ``options.runtimes`` (empty: ``pipeline_runtime`` only, the pipeline's resolved one)."""
+    ``options.runtimes`` (empty: ``pipeline_runtime`` only, the pipeline's resolved one), over
+    ``options.repeats`` calls and at least :data:`MIN_MODEL_CALLS`."""
     from pose.runtime import build_forward
 
     height, width = model.spec.input_size
+    calls = max(options.repeats, MIN_MODEL_CALLS)
     rows: list[dict[str, object]] = []
     report(f"model-only latency, {model.spec.name}, batches of {height}x{width} crops "
-           f"(median of {options.repeats}, ms)")
+           f"(median of {calls}, ms)")
     header = " ".join(f"{f'batch {b}':>9}" for b in options.batches)
     report(f"{'runtime':>13} {header}  ms/crop (largest)")
     for runtime in options.runtimes or (pipeline_runtime,):
@@ -157,7 +163,7 @@ def model_latency(
                 forward.prepare(batch)  # ONNX Runtime: specialised sessions built before timing
                 forward(inputs)
                 seconds = []
-                for _ in range(options.repeats):
+                for _ in range(calls):
                     start = time.perf_counter()
                     forward(inputs)
                     seconds.append(time.perf_counter() - start)

@@ -67,6 +67,7 @@ def test_quick_json_on_a_tiny_configuration(capsys, tiny_weights: str) -> None:
     assert all(0.0 <= row["detected"] <= 1.0 for row in report["rows"])
     assert "accuracy" not in report
     assert any("ms/frame" in line for line in out) and any(line.startswith("scaling_6_vs_1") for line in out)
+    assert any(line.startswith("model-only latency") and "(median of 15, ms)" in line for line in out)
 
 
 @pytest.mark.parametrize(("frames", "every", "timed"), [(3, 10, 10), (30, 10, 30), (31, 10, 40), (5, 1, 5)])
