@@ -71,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "split")
     parser.add_argument("--images", nargs="+", default=[], type=Path, metavar="PATH",
                         help="yolo11n-pose: unlabelled images or folders of them, labelled by the teacher")
+    parser.add_argument("--images-repeat", type=int_in_range(1), metavar="N",
+                        help="yolo11n-pose: write each person found in --images N times into the training "
+                             "set, so that a few everyday scenes weigh more beside thousands of --labelled "
+                             "athletes (default 1)")
     parser.add_argument("--val-count", type=int, default=500, metavar="N",
                         help="yolo11n-pose: images of the first --labelled set kept for validation "
                              "(default 500)")
@@ -157,6 +161,9 @@ def _check_companion_flags(args: argparse.Namespace) -> None:
         raise ValueError("--pack-quality sets the quality of --pack DIR: add --pack, or drop --pack-quality")
     if args.even_if_worse and not args.ship:
         raise ValueError("--even-if-worse applies to --ship FILE: add --ship, or drop --even-if-worse")
+    if args.images_repeat is not None and not args.images:
+        raise ValueError("--images-repeat repeats the people of --images: add --images, or drop "
+                         "--images-repeat")
     if args.average_epochs > 1 and not args.ship:
         raise ValueError("--average-epochs chooses what --ship FILE ships: add --ship, "
                          "or drop --average-epochs")
@@ -209,7 +216,7 @@ def _label_people(args: argparse.Namespace) -> None:
     record = build_people_dataset(
         args.out, YoloPoseTeacher(), labelled, calibration=calibration, images=args.images,
         footage=[parse_footage(text, args.every) for text in args.videos], val_count=args.val_count,
-        min_precision=args.min_precision,
+        min_precision=args.min_precision, image_repeats=args.images_repeat or 1,
     )
     record.update(teacher=args.teacher, every=args.every, command=_command_line(args))
     (args.out / "dataset.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
@@ -217,9 +224,10 @@ def _label_people(args: argparse.Namespace) -> None:
     print(f"teacher threshold {threshold['threshold']:.2f} ({100 * threshold['precision']:.1f} % of its "
           f"keypoints right on {calibration.annotations}); {record['val_images']} validation images")
     for source in record["sources"]:
-        print(f"train: {source['persons']} persons ({source['teacher_persons']} by the teacher alone) "
-              f"in {source['images_with_people']}/{source['images']} images, {source['filled_keypoints']} "
-              f"keypoints from the teacher <- {source['source']}")
+        repeated = f", each written {source['repeats']} times" if source["repeats"] > 1 else ""
+        print(f"train: {source['persons']} persons ({source['teacher_persons']} by the teacher alone"
+              f"{repeated}) in {source['images_with_people']}/{source['images']} images, "
+              f"{source['filled_keypoints']} keypoints from the teacher <- {source['source']}")
 
 
 def _command_line(args: argparse.Namespace) -> str:

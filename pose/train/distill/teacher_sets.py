@@ -53,7 +53,8 @@ AREA_PER_BOX = 0.53
 @dataclass(frozen=True)
 class SetSummary:
     """What one input contributed: images read, images with people, persons (``teacher_persons`` of them
-    labelled by the teacher alone), teacher-given keypoints."""
+    labelled by the teacher alone), teacher-given keypoints, and how many times each person is written into
+    the training set (``repeats``; the counts are of distinct persons)."""
 
     source: str
     images: int
@@ -61,6 +62,7 @@ class SetSummary:
     persons: int
     teacher_persons: int
     filled_keypoints: int
+    repeats: int = 1
 
 
 def _read(path: Path) -> np.ndarray:
@@ -163,9 +165,10 @@ def keypoint_box(points: np.ndarray, width: int, height: int, margin: float = BO
 
 def add_teacher_images(
     writer: CocoWriter, frames: Iterable[tuple[str, np.ndarray, Path | None]], teacher: PeopleTeacher,
-    config: FillConfig, source: str = "",
+    config: FillConfig, source: str = "", repeats: int = 1,
 ) -> SetSummary:
-    """Add the teacher's confident people in ``frames``: ``(name, BGR image, file or None)``.
+    """Add the teacher's confident people in ``frames``: ``(name, BGR image, file or None)``, each person
+    ``repeats`` times (oversampling a small set beside a large one).
 
     An image with a ``file`` is referenced where it is; one without (a video frame) is written as a JPEG
     under ``name``. Images where nobody qualifies are not added.
@@ -180,19 +183,21 @@ def add_teacher_images(
         kept += 1
         image_id = (writer.add_image_file(path.resolve(), width, height) if path is not None
                     else writer.add_image(pixels, name))
-        added, given = _add_teacher_people(writer, image_id, people)
+        added, given = _add_teacher_people(writer, image_id, people, repeats)
         persons += added
         filled += given
-    return SetSummary(source, images, kept, persons, persons, filled)
+    return SetSummary(source, images, kept, persons, persons, filled, repeats)
 
 
 def _add_teacher_people(
-    writer: CocoWriter, image_id: int, people: Iterable[tuple[np.ndarray, np.ndarray]]
+    writer: CocoWriter, image_id: int, people: Iterable[tuple[np.ndarray, np.ndarray]], repeats: int = 1
 ) -> tuple[int, int]:
-    """Write ``(keypoints, xywh box)`` teacher people into image ``image_id``; ``(persons, keypoints)``."""
+    """Write ``(keypoints, xywh box)`` teacher people into image ``image_id``, each ``repeats`` times;
+    ``(persons, keypoints)``, each person counted once."""
     persons = keypoints_given = 0
     for keypoints, box in people:
-        writer.add_person(image_id, keypoints, box, float(box[2] * box[3]) * AREA_PER_BOX)
+        for _ in range(repeats):
+            writer.add_person(image_id, keypoints, box, float(box[2] * box[3]) * AREA_PER_BOX)
         persons += 1
         keypoints_given += int((keypoints[:, 2] > 0).sum())
     return persons, keypoints_given
@@ -245,14 +250,17 @@ def build_people_dataset(
     min_precision: float = 0.9,
     config: FillConfig | None = None,
     seed: int = 0,
+    image_repeats: int = 1,
 ) -> dict[str, Any]:
     """Write ``out/annotations/train.json`` and ``val.json``; return the record of what was done.
 
     The threshold comes from ``calibration`` (never trained on). ``val.json`` holds about ``val_count``
     images of the first labelled set (near-duplicate groups kept whole) with their human labels only, so
-    validation scores against people, not against the teacher; the rest of every set, the ``images`` and
-    the ``footage`` frames go to ``train.json``.
+    validation scores against people, not against the teacher; the rest of every set, the ``images`` (each
+    of their people ``image_repeats`` times) and the ``footage`` frames go to ``train.json``.
     """
+    if image_repeats < 1:
+        raise ValueError(f"image_repeats must be >= 1, got {image_repeats}")
     base = config or FillConfig()
     choice = calibrate(load_coco_annotations(calibration.annotations), calibration.images, teacher, base,
                        min_precision)
@@ -269,7 +277,7 @@ def build_people_dataset(
     ]
     if images:
         summaries.append(add_teacher_images(train, image_files(images), teacher, config,
-                                            source=", ".join(map(str, images))))
+                                            source=", ".join(map(str, images)), repeats=image_repeats))
     for item in footage:
         summaries.append(add_teacher_images(train, video_frames([item]), teacher, config,
                                             source=item.describe()))

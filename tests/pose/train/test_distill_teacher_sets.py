@@ -174,3 +174,32 @@ def test_people_the_labels_left_out_join_the_training_set_with_the_teachers_labe
     labelled = walker[:, 2] > 0
     np.testing.assert_allclose(added[labelled, :2], walker[labelled, :2], atol=0.01)
     assert np.all(added[~labelled, 2] == 0)
+
+
+def test_people_of_unlabelled_images_are_written_as_many_times_as_asked(tmp_path):
+    full = json.loads(TINY_LABELS.read_text())
+    teacher, calibration = OracleTeacher(full), LabelledInput(TINY_LABELS, TINY)
+
+    def build(out: Path, repeats: int) -> tuple[dict, list]:
+        record = build_people_dataset(out, teacher, [], calibration=calibration, images=[TINY], val_count=0,
+                                      config=FillConfig(min_keypoints=8), image_repeats=repeats)
+        return record, json.loads((out / "annotations/train.json").read_text())["annotations"]
+
+    single_record, written_once = build(tmp_path / "once", 1)
+    record, written = build(tmp_path / "thrice", 3)
+
+    (once,), (source,) = single_record["sources"], record["sources"]
+    assert source["repeats"] == 3 and once["repeats"] == 1
+    assert source["persons"] == once["persons"] == len(written_once) == 4  # distinct people (8+ keypoints)
+    assert source["filled_keypoints"] == once["filled_keypoints"]
+    assert len(written) == 3 * len(written_once)
+    copies = sorted(json.dumps([a["image_id"], a["keypoints"], a["bbox"]]) for a in written)
+    singles = sorted(json.dumps([a["image_id"], a["keypoints"], a["bbox"]]) for a in written_once)
+    assert copies == sorted(3 * singles)
+    assert len({a["id"] for a in written}) == len(written)
+
+
+def test_image_repeats_below_one_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="image_repeats must be >= 1"):
+        build_people_dataset(tmp_path, OracleTeacher(json.loads(TINY_LABELS.read_text())), [],
+                             calibration=LabelledInput(TINY_LABELS, TINY), images=[TINY], image_repeats=0)

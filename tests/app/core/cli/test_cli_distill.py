@@ -186,6 +186,7 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     (["--pack-quality", "70"], "--pack-quality sets the quality of --pack DIR"),
     (["--even-if-worse"], "--even-if-worse applies to --ship FILE"),
     (["--average-epochs", "3"], "--average-epochs chooses what --ship FILE ships"),
+    (["--images-repeat", "4"], "--images-repeat repeats the people of --images"),
 ])
 def test_a_modifier_flag_without_its_flag_is_a_clear_error(tmp_path, capsys, flags, said):
     out = tmp_path / "data"
