@@ -52,10 +52,11 @@ class CropWorkers(Closeable):
         self._generic = self._compile(None)
         self._specialised: dict[int, object] = {}
         self._building: dict[int, Future] = {}
+        self._name = name
         self._builder = None
         if specialise_up_to != 0:
             self._builder = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-specialise")
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=f"{name}-crops")
+        self._pool: ThreadPoolExecutor | None = None  # made by the first batch shared out on threads
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self._ensure_open()
@@ -109,6 +110,8 @@ class CropWorkers(Closeable):
         running :meth:`_infer` (a runtime that runs several requests at once itself overrides this)."""
         if len(shares) == 1:
             return [self._infer(models[0], 0, shares[0])]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=f"{self._name}-crops")
         return list(self._pool.map(self._infer, models, range(len(shares)), shares))
 
     def _infer(self, model: object, worker: int, share: np.ndarray) -> np.ndarray:
