@@ -29,10 +29,13 @@ SWAP_GAIN = 0.05
 """A person counts as left/right-swapped when the swapped pose scores this much more OKS."""
 LEGS = slice(11, 17)
 """COCO's hips, knees and ankles."""
+NO_POSE = np.full((17, 2), np.inf)
+"""The pose of a person whose image has none: every OKS term 0."""
 
 
 def best_matches(annotations: dict, poses: list[dict]) -> list[tuple[dict, np.ndarray]]:
-    """``(annotation, (17, 2) pose)`` for every labelled, non-crowd person: its image's best-OKS pose."""
+    """``(annotation, (17, 2) pose)`` for every labelled, non-crowd person: its image's best-OKS pose
+    (:data:`NO_POSE` where the image has none)."""
     by_image: dict[int, list[np.ndarray]] = {}
     for pose in poses:
         by_image.setdefault(pose["image_id"], []).append(np.reshape(pose["keypoints"], (17, 3))[:, :2])
@@ -40,9 +43,8 @@ def best_matches(annotations: dict, poses: list[dict]) -> list[tuple[dict, np.nd
     for annotation in annotations["annotations"]:
         if annotation.get("iscrowd", 0) or not annotation.get("num_keypoints", 0):
             continue
-        candidates = by_image.get(annotation["image_id"], [])
-        if candidates:
-            matches.append((annotation, max(candidates, key=lambda pose: person_oks(annotation, pose))))
+        candidates = by_image.get(annotation["image_id"], [NO_POSE])
+        matches.append((annotation, max(candidates, key=lambda pose: person_oks(annotation, pose))))
     return matches
 
 
