@@ -13,7 +13,6 @@ rises by more than 0.05 with the pose's left and right swapped. Not collected by
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from pose.geometry import keypoint_similarity  # noqa: E402  (needs the repository root on sys.path)
+from pose.evaluation.annotations import load_coco_annotations, read_json  # noqa: E402  (needs the root on sys.path)
+from pose.geometry import keypoint_similarity  # noqa: E402
 from pose.skeleton import COCO  # noqa: E402
 
 SWAP_GAIN = 0.05
@@ -96,8 +96,11 @@ def main() -> None:
     parser.add_argument("annotations", type=Path, help="COCO keypoint file with the human labels")
     parser.add_argument("poses", type=Path, help="COCO results JSON written by main.py eval --out")
     args = parser.parse_args()
-    annotations = json.loads(args.annotations.read_text(encoding="utf-8"))
-    poses = json.loads(args.poses.read_text(encoding="utf-8"))
+    try:
+        annotations = load_coco_annotations(args.annotations)
+        poses = read_json(args.poses, "poses file (main.py eval --out)")
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"error: {error}")
     print("\n".join(report(best_matches(annotations, poses))))
 
 

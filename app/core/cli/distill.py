@@ -161,8 +161,10 @@ def _check_companion_flags(args: argparse.Namespace) -> None:
         raise ValueError("--pack-quality sets the quality of --pack DIR: add --pack, or drop --pack-quality")
     if args.even_if_worse and not args.ship:
         raise ValueError("--even-if-worse applies to --ship FILE: add --ship, or drop --even-if-worse")
-    if args.images_repeat is not None and not args.images:
-        raise ValueError("--images-repeat repeats the people of --images: add --images, or drop "
+    labels_images = args.images and args.teacher == PEOPLE_TEACHER and not args.skip_labelling
+    if args.images_repeat is not None and not labels_images:
+        raise ValueError("--images-repeat repeats the people of --images as --teacher yolo11n-pose labels "
+                         "them: add --images and that teacher, without --skip-labelling, or drop "
                          "--images-repeat")
     if args.average_epochs > 1 and not args.ship:
         raise ValueError("--average-epochs chooses what --ship FILE ships: add --ship, "

@@ -187,6 +187,7 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     (["--even-if-worse"], "--even-if-worse applies to --ship FILE"),
     (["--average-epochs", "3"], "--average-epochs chooses what --ship FILE ships"),
     (["--images-repeat", "4"], "--images-repeat repeats the people of --images"),
+    (["--images", "photos", "--images-repeat", "4"], "without --skip-labelling"),
 ])
 def test_a_modifier_flag_without_its_flag_is_a_clear_error(tmp_path, capsys, flags, said):
     out = tmp_path / "data"
