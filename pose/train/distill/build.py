@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ TRAIN_SPLIT, HOLDOUT_SPLIT = "train", "holdout"
 TRAIN_FRAMES = "train_frames"
 """``annotations/train_frames.json``: the real training frames without composites, to score seen footage."""
 PASTE_TAG = "_paste"
+COMPOSITE_STEM = re.compile(rf"_p\d+{PASTE_TAG}\d+$")
+"""How a composite's file stem ends (``<frame>_p<person>_paste<copy>``), whatever the footage is called."""
 MAX_BACKGROUND_SIDE = 960
 
 
@@ -147,7 +150,7 @@ def _label_split(
             if not labels:
                 continue
             labelled += 1
-            image_id = writer.add_image(frame, f"{item.name}_{index:05d}")
+            image_id = writer.add_image(frame, item.frame_name(index))
             for label in labels:
                 area = (
                     float((label.mask > 0).sum())
@@ -158,7 +161,7 @@ def _label_split(
                 persons += 1
                 if backgrounds:
                     composites += _add_composites(
-                        writer, frame, label, backgrounds, config, rng, f"{item.name}_{index:05d}_p{persons}"
+                        writer, frame, label, backgrounds, config, rng, f"{item.frame_name(index)}_p{persons}"
                     )
         log.info(
             "%s: %s -> %d frames with people, %d persons so far", split, item.describe(), labelled, persons
@@ -200,7 +203,7 @@ def _add_composites(
 
 def is_real_frame(image: dict[str, object]) -> bool:
     """True for an image entry that is a footage frame, not a pasted composite."""
-    return PASTE_TAG not in str(image["file_name"])
+    return COMPOSITE_STEM.search(Path(str(image["file_name"])).stem) is None
 
 
 def cut_out(frame: np.ndarray, label: PersonLabel) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

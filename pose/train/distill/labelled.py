@@ -124,11 +124,11 @@ class ThresholdChoice:
     """The chosen threshold and how the teacher's keypoints fare at it.
 
     Attributes:
-        threshold: the lowest score on the grid whose trusted keypoints reach the precision asked for
-            (the grid's top when none does).
+        threshold: the lowest score on the grid whose trusted keypoints reach the precision asked for.
         precision: fraction of trusted keypoints that are right (OKS term >= :data:`CORRECT_OKS`).
         coverage: fraction of all scored keypoints that are trusted.
-        table: ``(threshold, precision, coverage)`` rows for the whole grid.
+        table: ``(threshold, precision, coverage)`` rows for the whole grid (precision 1 where nothing is
+            trusted).
     """
 
     threshold: float
@@ -147,6 +147,9 @@ def choose_threshold(
         correct: ``(n,)`` bool, the keypoint is right.
         min_precision: e.g. 0.9.
         grid: thresholds to try (default 0.05 ... 0.95 in steps of 0.05).
+
+    Raises:
+        ValueError: no threshold that trusts any keypoint reaches ``min_precision``.
     """
     scores, correct = np.asarray(scores, np.float64), np.asarray(correct, bool)
     if scores.size == 0:
@@ -157,7 +160,12 @@ def choose_threshold(
         trusted = scores >= threshold
         precision = float(correct[trusted].mean()) if trusted.any() else 1.0
         rows.append((float(threshold), precision, float(trusted.mean())))
-    chosen = next((row for row in rows if row[1] >= min_precision), rows[-1])
+    chosen = next((row for row in rows if row[1] >= min_precision and row[2] > 0), None)
+    if chosen is None:
+        best = max((row for row in rows if row[2] > 0), key=lambda row: row[1], default=rows[0])
+        raise ValueError(f"no teacher keypoint threshold reaches {100 * min_precision:.1f} % right keypoints "
+                         f"on the calibration set (best: {100 * best[1]:.1f} % at {best[0]:.2f}): lower "
+                         "--min-precision")
     return ThresholdChoice(chosen[0], chosen[1], chosen[2], tuple(rows))
 
 

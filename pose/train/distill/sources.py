@@ -33,6 +33,10 @@ class Footage:
         """A file-name-safe identifier: parent folder and stem (``videos_cam01``)."""
         return f"{self.path.parent.name}_{self.path.stem}".replace(" ", "_")
 
+    def frame_name(self, index: int) -> str:
+        """The file-name stem a labelled frame is written under (``videos_cam01_000120``)."""
+        return f"{self.name}_{index:06d}"
+
     def describe(self) -> str:
         if self.is_image:
             return str(self.path)

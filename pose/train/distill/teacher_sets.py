@@ -48,6 +48,8 @@ BOX_MARGIN = 0.15
 """Teacher-only persons get the box around their trusted keypoints grown by this fraction per side."""
 AREA_PER_BOX = 0.53
 """A person's segmentation area as a fraction of its box (LSPET's stand-in too: no masks exist)."""
+PERSON_FIELDS = ("bbox", "area")
+"""Annotation fields a labelled or calibration set needs beyond evaluation's: its persons' boxes and areas."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def video_frames(footage: Sequence[Footage]) -> Iterator[tuple[str, np.ndarray, 
     """``(name, frame, None)`` for the selected frames of each video (written as JPEGs when kept)."""
     for item in footage:
         for index, frame in item.frames():
-            yield f"{item.name}_{index:06d}", frame, None
+            yield item.frame_name(index), frame, None
 
 
 @dataclass(frozen=True)
@@ -256,24 +258,26 @@ def build_people_dataset(
 
     The threshold comes from ``calibration`` (never trained on). ``val.json`` holds about ``val_count``
     images of the first labelled set (near-duplicate groups kept whole) with their human labels only, so
-    validation scores against people, not against the teacher; the rest of every set, the ``images`` (each
+    validation scores against people, not against the teacher; the rest of that set, the other sets whole
+    (an image of theirs that shares a name with a validation image stays in), the ``images`` (each
     of their people ``image_repeats`` times) and the ``footage`` frames go to ``train.json``.
     """
     if image_repeats < 1:
         raise ValueError(f"image_repeats must be >= 1, got {image_repeats}")
     base = config or FillConfig()
-    choice = calibrate(load_coco_annotations(calibration.annotations), calibration.images, teacher, base,
-                       min_precision)
+    choice = calibrate(load_coco_annotations(calibration.annotations, PERSON_FIELDS), calibration.images,
+                       teacher, base, min_precision)
     config = dataclasses.replace(base, keypoint_threshold=choice.threshold)
     log.info("teacher threshold %.2f: %.1f %% of its keypoints right, %.1f %% trusted", choice.threshold,
              100 * choice.precision, 100 * choice.coverage)
     train = CocoWriter(out, "train", info={"teacher_threshold": choice.threshold})
     val_names = _write_validation(labelled[0], out / "annotations" / "val.json", val_count, seed) \
         if labelled and val_count > 0 else frozenset()
+    held_out = [val_names] + [frozenset()] * max(0, len(labelled) - 1)  # the first set's split only
     summaries = [
-        add_labelled_set(train, load_coco_annotations(item.annotations), item.images, teacher, config,
-                         keep=lambda name: name not in val_names, source=str(item.annotations))
-        for item in labelled
+        add_labelled_set(train, load_coco_annotations(item.annotations, PERSON_FIELDS), item.images, teacher,
+                         config, keep=lambda name, held=held: name not in held, source=str(item.annotations))
+        for item, held in zip(labelled, held_out, strict=False)
     ]
     if images:
         summaries.append(add_teacher_images(train, image_files(images), teacher, config,
@@ -295,10 +299,14 @@ def build_people_dataset(
 def _write_validation(item: LabelledInput, out_file: Path, count: int, seed: int) -> frozenset[str]:
     """Write about ``count`` images of ``item`` with their human labels only (absolute ``file_name``);
     returns their names."""
-    content = load_coco_annotations(item.annotations)
+    content = load_coco_annotations(item.annotations, PERSON_FIELDS)
+    all_names = [image["file_name"] for image in content["images"]]
     pairs = read_duplicate_pairs(item.near_duplicates) if item.near_duplicates else []
-    names = split_validation([image["file_name"] for image in content["images"]], duplicate_groups(pairs),
-                             count, seed)
+    if pairs and not {name for pair in pairs for name in pair} & set(all_names):
+        example = f" (e.g. '{pairs[0][0]}' against '{all_names[0]}')" if all_names else ""
+        raise ValueError(f"none of the images named in '{item.near_duplicates}' is a file_name of "
+                         f"'{item.annotations}'{example}: give --near-duplicates the csv of that set")
+    names = split_validation(all_names, duplicate_groups(pairs), count, seed)
     images = [image for image in content["images"] if image["file_name"] in names]
     ids = {image["id"] for image in images}
     for image in images:

@@ -254,3 +254,21 @@ def test_a_detector_input_size_or_runtime_change_builds_the_detector_so():
     on_torch = replace(pipeline.config.detector, runtime="torch")
     pipeline.reconfigure(replace(pipeline.config, detector=on_torch))
     assert (pipeline.detector.config.input_size, pipeline.detector.runtime) == (640, "torch")
+
+
+def test_weights_of_another_keypoint_set_switch_the_tracker_and_smoother_to_it(tmp_path):
+    from pose.models.registry import with_skeleton
+    from pose.skeleton import MPII
+
+    scene = _two_walkers()
+    coco = save_checkpoint(create_model("edite_hrnet_tiny"), tmp_path / "coco.pth")
+    mpii = save_checkpoint(with_skeleton(create_model("edite_hrnet_tiny"), MPII), tmp_path / "mpii.pth",
+                           {"skeleton": "mpii"})
+    model = ModelConfig(name="edite_hrnet_tiny", weights=str(coco), device="cpu", runtime="torch")
+    pipeline = Pipeline(PipelineConfig(model=model), detector=ScriptedDetector(scene))
+    assert pipeline.process(scene.frame(0)).keypoints.shape[1:] == (17, 2)
+    pipeline.reconfigure(replace(pipeline.config, model=replace(model, weights=str(mpii))))
+    result = pipeline.process(scene.frame(1))
+    assert pipeline.skeleton is MPII and pipeline.tracker.skeleton is MPII
+    assert result.keypoints.shape[1:] == (16, 2) and result.keypoints_smooth.shape[1:] == (16, 2)
+    pipeline.close()

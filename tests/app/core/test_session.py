@@ -176,3 +176,23 @@ def test_closing_closes_the_pipeline_it_built_but_not_one_it_was_given(scene):
     given.open(SceneSource(scene, 2))
     given.close()
     assert given.pipeline.process(SceneSource(scene, 1).open().read()).num_people == 1
+
+
+def test_weights_of_another_keypoint_set_are_drawn_with_its_own_limbs(tmp_path, scene):
+    from pose.models.checkpoint import save_checkpoint
+    from pose.models.registry import create_model, with_skeleton
+    from pose.skeleton import MPII
+
+    mpii = save_checkpoint(with_skeleton(create_model("edite_hrnet_tiny"), MPII), tmp_path / "mpii.pth",
+                           {"skeleton": "mpii"})
+    config = PipelineConfig(model=ModelConfig(name="edite_hrnet_tiny", device="cpu", flip=False),
+                            detector=DetectorConfig(name="none", min_pose_score=0.0),
+                            render=RenderConfig(min_score=0.0))  # untrained weights' people drawn whole
+    session = RunSession()
+    session.configure(config)
+    session.open(SceneSource(scene, 3))
+    assert session.step().result.keypoints.shape == (1, 17, 2)
+    session.configure(replace(config, model=replace(config.model, weights=str(mpii))))
+    processed = session.step()
+    assert processed.result.keypoints.shape == (1, 16, 2) and processed.annotated is not None
+    session.close()

@@ -11,7 +11,7 @@ from fake_teacher import PERSON_COLOUR, RedBlobTeacher
 
 from pose.skeleton import COCO
 from pose.train.datasets import load_person_samples
-from pose.train.distill.build import BuildConfig, build_dataset, cut_out, load_backgrounds
+from pose.train.distill.build import BuildConfig, build_dataset, cut_out, is_real_frame, load_backgrounds
 from pose.train.distill.coco import CocoWriter
 from pose.train.distill.proposals import LabelConfig, PersonLabel
 from pose.train.distill.sources import Footage, parse_footage
@@ -96,7 +96,7 @@ def test_build_splits_by_footage_and_adds_composites(tmp_path):
     held_json = json.loads((tmp_path / "data/annotations/holdout.json").read_text())
     assert len(train_json["images"]) == 4 + 8
     assert all(image["file_name"].startswith("train/") for image in train_json["images"])
-    assert [image["file_name"][-15:] for image in held_json["images"]] == ["_held_00000.jpg"]
+    assert [image["file_name"][-16:] for image in held_json["images"]] == ["_held_000000.jpg"]
     frames_json = json.loads((tmp_path / "data/annotations/train_frames.json").read_text())
     assert len(frames_json["images"]) == 4 and len(frames_json["annotations"]) == 4
     record = json.loads((tmp_path / "data/dataset.json").read_text())
@@ -109,3 +109,10 @@ def test_build_splits_by_footage_and_adds_composites(tmp_path):
 def test_build_refuses_without_held_out_footage(tmp_path):
     with pytest.raises(ValueError, match="held-out"):
         build_dataset(tmp_path, [Footage(tmp_path / "a.mp4")], [], RedBlobTeacher(), [], BuildConfig())
+
+
+def test_composites_are_told_from_frames_by_their_name_ending_whatever_the_footage_is_called():
+    frame = Footage(Path("clips/copy_paste.mp4")).frame_name(7)
+    assert frame == "clips_copy_paste_000007"
+    assert is_real_frame({"file_name": f"train/{frame}.jpg"})
+    assert not is_real_frame({"file_name": f"train/{frame}_p3_paste1.jpg"})

@@ -75,7 +75,10 @@ def test_the_threshold_is_the_lowest_score_that_reaches_the_precision():
     assert choice.threshold == 0.25
     assert choice.precision == 1.0 and choice.coverage == pytest.approx(5 / 7)
     assert [row[0] for row in choice.table] == [0.1, 0.2, 0.25, 0.5, 0.9]
-    assert choose_threshold(scores, correct, 0.95, grid=[0.1, 0.2]).threshold == 0.2  # none reaches: top
+    with pytest.raises(ValueError, match=r"best: 83.3 % at 0.20\): lower --min-precision"):
+        choose_threshold(scores, correct, 0.95, grid=[0.1, 0.2])
+    with pytest.raises(ValueError, match="lower --min-precision"):  # 0.95 trusts nothing: not chosen
+        choose_threshold(scores, correct, 0.95, grid=[0.1, 0.95])
     with pytest.raises(ValueError, match="cannot choose a threshold"):
         choose_threshold(np.array([]), np.array([], bool), 0.9)
 
@@ -203,3 +206,38 @@ def test_image_repeats_below_one_are_refused(tmp_path):
     with pytest.raises(ValueError, match="image_repeats must be >= 1"):
         build_people_dataset(tmp_path, OracleTeacher(json.loads(TINY_LABELS.read_text())), [],
                              calibration=LabelledInput(TINY_LABELS, TINY), images=[TINY], image_repeats=0)
+
+
+def test_only_the_first_labelled_set_gives_up_its_validation_images(tmp_path):
+    full = json.loads(TINY_LABELS.read_text())
+    first, second = tmp_path / "first.json", tmp_path / "second.json"  # the same file names in both
+    first.write_text(json.dumps(full))
+    second.write_text(json.dumps(full))
+
+    build_people_dataset(tmp_path / "out", OracleTeacher(full), [LabelledInput(first, TINY),
+                                                                 LabelledInput(second, TINY)],
+                         calibration=LabelledInput(TINY_LABELS, TINY), val_count=1,
+                         config=FillConfig(min_keypoints=8))
+
+    val = json.loads((tmp_path / "out/annotations/val.json").read_text())
+    train = json.loads((tmp_path / "out/annotations/train.json").read_text())
+    held = {a["id"] for a in val["annotations"]}
+    assert len(val["images"]) == 1 and held
+    assert len(train["annotations"]) == 2 * len(full["annotations"]) - len(held)
+
+
+def test_labelled_sets_without_boxes_or_areas_and_foreign_near_duplicates_are_refused(tmp_path):
+    full = json.loads(TINY_LABELS.read_text())
+    arealess = json.loads(json.dumps(full))
+    del arealess["annotations"][0]["area"]
+    labels = tmp_path / "arealess.json"
+    labels.write_text(json.dumps(arealess))
+    calibration = LabelledInput(TINY_LABELS, TINY)
+    with pytest.raises(ValueError, match=r"arealess.json': annotation \d+ lacks \['area'\]"):
+        build_people_dataset(tmp_path / "a", OracleTeacher(full), [LabelledInput(labels, TINY)],
+                             calibration=calibration)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("image_a,image_b\nim00001.jpg,im00002.jpg\n")
+    with pytest.raises(ValueError, match=r"none of the images named in '.*pairs.csv' is a file_name of"):
+        build_people_dataset(tmp_path / "b", OracleTeacher(full), [LabelledInput(TINY_LABELS, TINY, pairs)],
+                             calibration=calibration)

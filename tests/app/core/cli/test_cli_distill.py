@@ -136,8 +136,8 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     assert len(packed["images"]) == len(train["annotations"]) and packed["images"][0]["height"] == 80
     assert (tmp_path / "packed" / "val.json").is_file()
     smaller = tmp_path / "packed_q10"
-    assert main.main([
-        "distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train", "--out", str(out),
+    assert main.main([  # no --teacher: the one that labelled the set (its config and validation split)
+        "distill", "--skip-labelling", "--no-train", "--out", str(out),
         "--set", "model.input_size=[64, 64]", "--pack", str(smaller), "--pack-quality", "10",
     ]) == 0
     assert _folder_bytes(smaller / "train") < _folder_bytes(tmp_path / "packed" / "train")
@@ -187,9 +187,10 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     (["--even-if-worse"], "--even-if-worse applies to --ship FILE"),
     (["--average-epochs", "3"], "--average-epochs chooses what --ship FILE ships"),
     (["--images-repeat", "4"], "--images-repeat repeats the people of --images"),
-    (["--images", "photos", "--images-repeat", "4"], "without --skip-labelling"),
+    (["--near-duplicates", "pairs.csv"], "--near-duplicates groups the images of the first --labelled set"),
+    (["--holdout", "held.avi"], "--holdout applies to --teacher mediapipe only"),
 ])
-def test_a_modifier_flag_without_its_flag_is_a_clear_error(tmp_path, capsys, flags, said):
+def test_a_flag_that_would_do_nothing_is_a_clear_error(tmp_path, capsys, flags, said):
     out = tmp_path / "data"
     code = main.main(["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train",
                       "--out", str(out), *flags])
@@ -210,3 +211,92 @@ def test_yolo11n_pose_needs_a_calibration_set_other_than_the_training_set(tmp_pa
 
 def _folder_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.iterdir())
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--teacher", "yolo11n-pose", "--holdout", "held.avi"], "--holdout applies to --teacher mediapipe only"),
+    (["--teacher", "yolo11n-pose", "--pastes", "0"], "--pastes applies to --teacher mediapipe only"),
+    (["--images", "photos"], "--images applies to --teacher yolo11n-pose only: drop it, or label with"),
+    (["--min-precision", "0.8"], "--min-precision applies to --teacher yolo11n-pose only"),
+])
+def test_a_flag_of_the_other_teacher_is_a_clear_error(tmp_path, capsys, flags, said):
+    out = tmp_path / "data"
+    code = main.main(["distill", "--videos", "clip.avi", "--out", str(out), "--no-train", *flags])
+    err = capsys.readouterr().err
+    assert code == 1 and said in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_the_labelling_command_plus_skip_labelling_is_accepted(tmp_path, capsys):
+    """As the resume hint says: the labelling flags are then unused, not refused."""
+    out = tmp_path / "data"
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", "a.json", "images", "--images",
+                      "photos", "--images-repeat", "8", "--val-count", "50", "--skip-labelling", "--no-train",
+                      "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_numbers_out_of_range_are_refused_by_the_parser(tmp_path, capsys):
+    for flags in (["--val-count", "0"], ["--every", "0"], ["--pastes", "-1"], ["--min-precision", "1.5"]):
+        with pytest.raises(SystemExit) as exited:
+            main.main(["distill", "--teacher", "yolo11n-pose", "--out", str(tmp_path / "data"), *flags])
+        assert exited.value.code == 2 and f"argument {flags[0]}: must be" in capsys.readouterr().err
+
+
+def test_labelling_never_writes_over_a_folder_that_holds_labels(tmp_path, capsys):
+    """--out holding the human labels given to --labelled: refused, the labels untouched."""
+    out = tmp_path / "lspet"
+    (out / "annotations").mkdir(parents=True)
+    labels = out / "annotations" / "train.json"
+    labels.write_text((TINY / "person_keypoints.json").read_text())
+    before = labels.read_bytes()
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", str(labels), str(TINY),
+                      "--calibrate", str(TINY / "person_keypoints.json"), str(TINY), "--out", str(out),
+                      "--no-train"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"--out '{out}' already holds annotations" in err and "give a new --out" in err
+    assert labels.read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["annotations"]
+
+
+def test_the_teacher_that_labelled_the_set_is_kept_with_skip_labelling(tmp_path, capsys):
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "dataset.json").write_text(json.dumps({"teacher": "yolo11n-pose"}))
+    code = main.main(["distill", "--teacher", "mediapipe", "--skip-labelling", "--no-train",
+                      "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "was labelled by yolo11n-pose; drop --teacher or give --teacher yolo11n-pose" in err
+
+
+def test_images_that_are_the_calibration_or_validation_images_are_refused(tmp_path, capsys):
+    labels = tmp_path / "labels.json"
+    labels.write_text((TINY / "person_keypoints.json").read_text())
+    code = main.main(["distill", "--teacher", "yolo11n-pose", "--labelled", str(labels), str(TINY),
+                      "--calibrate", str(TINY / "person_keypoints.json"), str(TINY.parent),
+                      "--images", str(TINY / "sub" / ".."), "--out", str(tmp_path / "data"), "--no-train"])
+    err = capsys.readouterr().err
+    assert code == 1 and "overlaps the images of --calibrate" in err and "keep them unseen" in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_two_videos_whose_frames_would_share_names_are_refused(tmp_path, capsys):
+    first, second = tmp_path / "a" / "videos", tmp_path / "b" / "videos"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    clips = [write_clip(folder / "cam01.avi", [10, 30]) for folder in (first, second)]
+    code = main.main(["distill", "--videos", clips[0], "--holdout", clips[1], "--out", str(tmp_path / "data"),
+                      "--no-train"])
+    err = capsys.readouterr().err
+    assert code == 1 and "would both write frames named 'videos_cam01_...'" in err
+
+
+def test_an_interrupted_labelling_says_the_set_is_unfinished(tmp_path, footage, monkeypatch, capsys):
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(teacher_module, "create_teacher", interrupted)
+    code = main.main(["distill", "--videos", footage["train"], "--holdout", footage["held"],
+                      "--out", str(tmp_path / "data"), "--no-train"])
+    err = capsys.readouterr().err
+    assert code == 130 and "holds an unfinished set: move it aside" in err and "--resume" not in err
