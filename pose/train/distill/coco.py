@@ -96,12 +96,17 @@ class CocoWriter:
         return self.annotation_file
 
 
-def write_subset(annotation_file: Path, out_file: Path, keep: Callable[[dict[str, Any]], bool]) -> Path:
-    """Write the images for which ``keep(image_entry)`` is true, with their annotations, to ``out_file``."""
-    content = json.loads(Path(annotation_file).read_text(encoding="utf-8"))
+def subset(content: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The COCO set ``content`` cut to the images for which ``keep(image_entry)`` is true and their
+    annotations (everything else, e.g. ``categories``, as it is)."""
     images = [image for image in content["images"] if keep(image)]
     ids = {image["id"] for image in images}
     annotations = [ann for ann in content["annotations"] if ann["image_id"] in ids]
-    subset = {**content, "images": images, "annotations": annotations}
-    out_file.write_text(json.dumps(subset), encoding="utf-8")
+    return {**content, "images": images, "annotations": annotations}
+
+
+def write_subset(annotation_file: Path, out_file: Path, keep: Callable[[dict[str, Any]], bool]) -> Path:
+    """Write the images for which ``keep(image_entry)`` is true, with their annotations, to ``out_file``."""
+    content = json.loads(Path(annotation_file).read_text(encoding="utf-8"))
+    out_file.write_text(json.dumps(subset(content, keep)), encoding="utf-8")
     return out_file

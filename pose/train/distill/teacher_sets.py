@@ -26,7 +26,7 @@ import numpy as np
 from pose.evaluation import gt_person_boxes, load_coco_annotations
 from pose.geometry import keypoint_similarity
 from pose.skeleton import COCO
-from pose.train.distill.coco import CocoWriter
+from pose.train.distill.coco import CocoWriter, subset
 from pose.train.distill.labelled import (
     CORRECT_OKS,
     FillConfig,
@@ -39,7 +39,7 @@ from pose.train.distill.labelled import (
     teacher_keypoints,
     unlabelled_people,
 )
-from pose.train.distill.sources import Footage
+from pose.train.distill.sources import IMAGE_SUFFIXES, Footage
 from pose.train.distill.teacher import PeoplePrediction, PeopleTeacher
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def _add_teacher_people(
 def image_files(paths: Sequence[Path]) -> Iterator[tuple[str, np.ndarray, Path | None]]:
     """``(name, image, file)`` for image files, and for every image in folders (sorted)."""
     for path in paths:
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) \
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
             if path.is_dir() else [path]
         for file in files:
             yield file.stem, _read(file), file
@@ -307,12 +307,9 @@ def _write_validation(item: LabelledInput, out_file: Path, count: int, seed: int
         raise ValueError(f"none of the images named in '{item.near_duplicates}' is a file_name of "
                          f"'{item.annotations}'{example}: give --near-duplicates the csv of that set")
     names = split_validation(all_names, duplicate_groups(pairs), count, seed)
-    images = [image for image in content["images"] if image["file_name"] in names]
-    ids = {image["id"] for image in images}
-    for image in images:
+    validation = subset(content, lambda image: image["file_name"] in names)
+    for image in validation["images"]:
         image["file_name"] = str((item.images / image["file_name"]).resolve())
-    annotations = [annotation for annotation in content["annotations"] if annotation["image_id"] in ids]
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    subset = {**content, "images": images, "annotations": annotations}
-    out_file.write_text(json.dumps(subset), encoding="utf-8")
+    out_file.write_text(json.dumps(validation), encoding="utf-8")
     return names
