@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +113,7 @@ def calibrated_score_thresholds(path: str | os.PathLike[str] | None) -> ScoreThr
     try:
         recorded = read_checkpoint_meta(path).get(SCORE_THRESHOLDS_KEY)
         return ScoreThresholds.from_dict(recorded) if isinstance(recorded, dict) else None
-    except (OSError, RuntimeError, ValueError, AttributeError, pickle.UnpicklingError):
+    except (OSError, RuntimeError, ValueError, AttributeError):
         log.warning("cannot read the score thresholds of '%s': the defaults apply", path)
         return None
 
@@ -208,7 +207,7 @@ def ship_weights(
     """
     import torch
 
-    from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, file_sha256
+    from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, file_sha256, save_atomically
 
     entries = read_manifest(weights_dir)
     shipped = next((item for item in entries if item["file"] == file_name), None)
@@ -228,9 +227,7 @@ def ship_weights(
     if epochs_in_all is not None:
         meta[EPOCHS_IN_ALL_KEY] = epochs_in_all
     meta[SCORE_THRESHOLDS_KEY] = score_thresholds.to_dict()
-    target = weights_dir / file_name
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": content["state_dict"], "meta": meta}, target)
+    target = save_atomically({"state_dict": content["state_dict"], "meta": meta}, weights_dir / file_name)
     entry = {
         "file": file_name,
         "model": meta["model"],
@@ -247,6 +244,8 @@ def ship_weights(
     if origin is not None:
         entry["initialised_from"] = origin
     entries = [item for item in entries if item["file"] != file_name] + [entry]
-    manifest = json.dumps({"weights": entries}, indent=2) + "\n"
-    (weights_dir / MANIFEST_NAME).write_text(manifest, encoding="utf-8")
+    manifest = weights_dir / MANIFEST_NAME
+    partial = manifest.with_name(manifest.name + ".partial")
+    partial.write_text(json.dumps({"weights": entries}, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, manifest)
     return entry, changes

@@ -155,9 +155,16 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], meta: Mappin
         **(meta or {}),
     }
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+    return save_atomically({"state_dict": state, "meta": record}, path)
+
+
+def save_atomically(content: Mapping, path: str | os.PathLike[str]) -> Path:
+    """``torch.save`` to ``NAME.partial`` beside ``path``, then move it into place: an interrupted write or a
+    full disk never leaves a truncated file under the real name (making its folder when needed)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    torch.save({"state_dict": state, "meta": record}, partial)
+    torch.save(content, partial)
     os.replace(partial, path)
     return path
 

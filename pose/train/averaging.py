@@ -17,7 +17,13 @@ from typing import Any
 import torch
 
 EPOCH_CHECKPOINT = re.compile(r"epoch_(\d+)\.pt")
-"""The name the training engine gives the checkpoint written after each epoch."""
+"""The names of the epoch checkpoints the training engine writes (every ``[train] checkpoint_interval``
+epochs: averaging "the last N" takes the last N written, which are N epochs apart only at interval 1)."""
+
+
+def epoch_checkpoint_name(epoch: int) -> str:
+    """Epoch ``epoch``'s checkpoint file name (``epoch_007.pt``), matched by :data:`EPOCH_CHECKPOINT`."""
+    return f"epoch_{epoch:03d}.pt"
 
 
 def last_epoch_checkpoints(run_dir: Path, count: int) -> list[Path]:

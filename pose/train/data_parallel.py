@@ -49,6 +49,9 @@ COLLECTIVE_TIMEOUT = timedelta(days=7)
 main one validates (minutes, longer on a CPU shared with other work), and a run paused with SIGSTOP must
 live through its pause: gloo's default, 30 minutes, ended a run paused during validation. A process that
 dies is noticed by the launcher, not by this timeout."""
+PROCESS_FAILURES = (torch.multiprocessing.ProcessRaisedException,
+                    torch.multiprocessing.ProcessExitedException)
+"""How a spawned process fails: it raised, or it was killed (e.g. by the kernel's out-of-memory killer)."""
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +167,7 @@ def train_in_processes(config: TrainConfig, options: RunOptions, worker: Worker)
             while not processes.join(JOIN_POLL_S):
                 if signalled.is_set():
                     stop.set()
-        except torch.multiprocessing.ProcessRaisedException as error:  # the others are ended by join
+        except PROCESS_FAILURES as error:  # the others are ended by join
             raise RuntimeError(f"a training process failed: {_error_line(str(error))}") from None
         except KeyboardInterrupt:  # a second Ctrl-C: end them now
             for process in processes.processes:

@@ -26,8 +26,9 @@ from torch import nn
 from tqdm import tqdm
 
 from pose.estimator import resolve_device
-from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, save_checkpoint
+from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, read_checkpoint_meta, save_checkpoint
 from pose.stop_signals import SignalStop, StopFlag
+from pose.train.averaging import epoch_checkpoint_name
 from pose.train.config import ConfigError, TrainConfig
 from pose.train.data_parallel import ALONE, Group, announce_stop, train_in_processes
 from pose.train.datasets import DatasetError, load_person_samples
@@ -122,6 +123,7 @@ def train(config: TrainConfig, options: RunOptions) -> TrainResult:
         the message names what is wrong.
         RuntimeError: one of several processes failed (its error ends the message).
     """
+    check_run_folder(options)
     check_data_paths(config)
     if config.train.processes > 1:
         if resolve_device(options.device).type != "cpu":
@@ -138,6 +140,25 @@ def run_process(config: TrainConfig, options: RunOptions, group: Group, stop: St
     device = resolve_device(options.device)
     with _algorithms(config.train.deterministic, device), _threads(config.train.threads):
         return _Run(config, options, device, group).execute(stop)
+
+
+def check_run_folder(options: RunOptions) -> None:
+    """A new run never writes over another one's weights and state: without ``resume``, a run folder that
+    already holds ``last.pt``, ``best.pt`` or an epoch checkpoint is an error (before any work).
+
+    Raises:
+        ValueError: names the folder, what it holds, and the two ways on.
+    """
+    out = options.out_dir
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"run folder '{out}' is a file: give a folder")
+    if options.resume or not out.is_dir():
+        return
+    found = [name for name in (LAST_STATE, BEST_WEIGHTS) if (out / name).exists()]
+    found += sorted(path.name for path in out.glob("epoch_*.pt"))[-1:]
+    if found:
+        raise ValueError(f"run folder '{out}' already holds a run ({', '.join(found)}): continue it with "
+                         "--resume, or train into a new folder")
 
 
 def check_data_paths(config: TrainConfig) -> None:
@@ -194,6 +215,7 @@ class _Run:
             self.progress, stored = load_state(
                 self.out_dir / LAST_STATE, self.model, self.optimizer, self.scheduler, self.scaler
             )
+            self._keep_best_of_a_later_epoch()
             if group.is_main:
                 _warn_config_changes(stored, config.to_dict())
                 log.info("resumed at epoch %d, batch %d (iteration %d)", *self._position())
@@ -270,7 +292,7 @@ class _Run:
         if last_epoch or (run.val_interval > 0 and epoch % run.val_interval == 0):
             self._validate(scalars)
         if run.checkpoint_interval > 0 and epoch % run.checkpoint_interval == 0 and self.group.is_main:
-            save_checkpoint(self.model, self.out_dir / f"epoch_{epoch:03d}.pt", self._meta())
+            save_checkpoint(self.model, self.out_dir / epoch_checkpoint_name(epoch), self._meta())
         if run.state_interval > 0 and epoch % run.state_interval == 0:
             self._save_state()
 
@@ -291,6 +313,19 @@ class _Run:
         if progress.best_metric is None or value > progress.best_metric:
             progress.best_metric, progress.best_epoch = value, progress.epoch
             save_checkpoint(self.model, self.out_dir / BEST_WEIGHTS, self._meta())
+
+    def _keep_best_of_a_later_epoch(self) -> None:
+        """After a resume from a state older than ``best.pt`` (states saved every ``state_interval`` epochs,
+        weights at every validation), the best so far is ``best.pt``'s score, so that a lower one never
+        replaces it."""
+        best = self.out_dir / BEST_WEIGHTS
+        if not best.is_file():
+            return
+        meta = read_checkpoint_meta(best)
+        scored = meta.get("metrics", {}).get(self.primary)
+        progress = self.progress
+        if scored is not None and (progress.best_metric is None or scored > progress.best_metric):
+            progress.best_metric, progress.best_epoch = float(scored), int(meta.get("epoch", 0))
 
     def _save_state(self) -> None:
         self._saved_at = self.progress.iteration

@@ -6,7 +6,6 @@ Python data go in (the numpy RNG state is stored as a tensor, not as a pickled a
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from pose.models.checkpoint import save_atomically
 
 FORMAT = "edite-pose-train-state/1"
 
@@ -86,11 +87,7 @@ def save_state(
         "rng": capture_rng_states(),
         "config": config,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    torch.save(content, partial)
-    os.replace(partial, path)
-    return path
+    return save_atomically(content, path)
 
 
 def load_state(

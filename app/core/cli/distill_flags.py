@@ -37,8 +37,8 @@ def resolve_flags(args: argparse.Namespace) -> None:
 
     Raises:
         ValueError: a flag of the other teacher, a modifier without the flag it modifies, a teacher other
-            than the one the set in ``--out`` was labelled with, or an ``--out`` that labelling would write
-            over.
+            than the one the set in ``--out`` was labelled with, an ``--out`` that labelling would write
+            over, or a ``--pack`` folder inside ``--out`` or holding it.
     """
     args.teacher = _teacher(args)
     _check_modifiers(args)
@@ -54,6 +54,9 @@ def resolve_flags(args: argparse.Namespace) -> None:
                              f"--teacher {owner}")
     if not args.skip_labelling:
         _check_out_is_free(args.out)
+    if args.pack and overlapping(args.pack, args.out):
+        raise ValueError(f"--pack '{args.pack}' and --out '{args.out}' overlap: give --pack a folder of its "
+                         "own (the set in --out is read, never written over)")
 
 
 def _teacher(args: argparse.Namespace) -> str:

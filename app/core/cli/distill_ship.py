@@ -157,11 +157,12 @@ def _averaged_weights(run_dir: Path, count: int) -> tuple[Path, list[int]]:
 def _final_weights(run_dir: Path) -> Path:
     """The weights of the last completed epoch (``epoch_NNN.pt``), else ``best.pt``."""
     from pose.train.averaging import last_epoch_checkpoints
+    from pose.train.engine import BEST_WEIGHTS
 
     try:
         (final,) = last_epoch_checkpoints(run_dir, 1)
     except ValueError:  # no epoch finished
-        final = run_dir / "best.pt"
+        final = run_dir / BEST_WEIGHTS
     if not final.is_file():
         raise FileNotFoundError(f"no trained weights in '{run_dir}': train first (without --no-train)")
     return final

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
 
 from app.core.cli.trust_flag import add_trust_weights
+from app.core.sinks.base import SinkError
+from app.core.sinks.outputs import Output, check_outputs
 
 EXIT_USAGE = 2
 
@@ -42,10 +45,12 @@ def format_table(stats: Mapping[str, float]) -> str:
     return "\n".join(lines)
 
 
-def labelled_persons(dataset: Mapping[str, Any]) -> int:
-    """Person annotations with at least one labelled keypoint (visibility > 0): what AP is scored on."""
-    return sum(1 for annotation in dataset["annotations"]
-               if annotation.get("category_id", 1) == 1 and any(annotation["keypoints"][2::3]))
+def _check_out(args: argparse.Namespace) -> None:
+    """``--out`` is a .json file that can be written and none of the files eval reads (SinkError if not)."""
+    if not args.out:
+        return
+    inputs = [args.ann, *(path for path in (args.weights, args.boxes) if path and path != "gt")]
+    check_outputs([Output("--out", Path(args.out), (".json",))], inputs=inputs)
 
 
 def _fail(error: Exception | str) -> int:
@@ -56,12 +61,17 @@ def _fail(error: Exception | str) -> int:
 def run(args: argparse.Namespace) -> int:
     from app.core.weights import resolve_weights
     from pose.estimator import TopDownEstimator
-    from pose.evaluation import AnnotationError, evaluate, load_coco_annotations
+    from pose.evaluation import AnnotationError, evaluate, gt_person_boxes, load_coco_annotations
     from pose.models.registry import create_model
 
+    try:
+        _check_out(args)  # before anything runs: never over an input, and a file that can be written
+    except SinkError as error:
+        return _fail(error)
     try:  # before the model loads: a set with nobody to score has no AP (not 0.0)
-        if labelled_persons(load_coco_annotations(args.ann)) == 0:
-            return _fail(f"no persons to score: no person in '{args.ann}' has a labelled keypoint")
+        if not gt_person_boxes(load_coco_annotations(args.ann)):  # the persons AP is scored on
+            return _fail(f"no persons to score: no person in '{args.ann}' has a labelled keypoint outside "
+                         "crowd regions")
     except (FileNotFoundError, AnnotationError) as error:
         return _fail(error)
     try:
@@ -78,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(error)
     if args.out:
         try:
-            with open(args.out, "w", encoding="utf-8") as handle:
-                json.dump(list(report.results), handle)
+            partial = Path(args.out).with_name(Path(args.out).name + ".partial")
+            partial.write_text(json.dumps(list(report.results)), encoding="utf-8")
+            os.replace(partial, args.out)
         except OSError as error:
             return _fail(f"cannot write results to '{args.out}': {error.strerror}")
 

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                              max_steps=args.max_steps, max_minutes=args.max_minutes,
                              progress=not args.no_progress)
         result = train(build_config(args), options)
-    except (ValueError, FileNotFoundError) as error:  # ConfigError, DatasetError, CheckpointError...
+    except (ValueError, OSError, RuntimeError) as error:  # ConfigError, DatasetError, a process failed...
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -94,6 +94,8 @@ def _print_summary(result: TrainResult) -> None:
     print(f"trained {result.epoch} epochs, {result.iteration} iterations: {result.out_dir}")
     if result.metrics:
         print("last validation: " + ", ".join(f"{k} {v:.2f}" for k, v in result.metrics.items()))
-    best = result.out_dir / "best.pt"
+    from pose.train.engine import BEST_WEIGHTS
+
+    best = result.out_dir / BEST_WEIGHTS
     if result.best_metric is not None and best.is_file():
         print(f"best {result.best_metric:.2f}: {best}")

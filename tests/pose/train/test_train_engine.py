@@ -151,6 +151,24 @@ def test_run_folder_holds_checkpoints_logs_and_config(tmp_path):
     assert meta["skeleton"] == "coco" and meta["model"] == "edite_hrnet_tiny"
     assert meta["epochs_in_all"] == 1  # from scratch: this run's epochs
 
+    before = {path.name: path.read_bytes() for path in (tmp_path / "run").iterdir()}
+    with pytest.raises(ValueError, match=r"already holds a run \(last.pt, best.pt, epoch_001.pt\): continue "
+                                         "it with --resume, or train into a new folder"):
+        _run(config, tmp_path / "run")  # a second fresh run into the same folder
+    assert {path.name: path.read_bytes() for path in (tmp_path / "run").iterdir()} == before
+
+
+def test_a_resumed_run_never_replaces_a_better_best_saved_after_its_state(tmp_path):
+    run = tmp_path / "run"
+    _run(tiny_config(**{"optim.epochs": 1, "train.val_interval": 1}), run)
+    best = torch.load(run / "best.pt", weights_only=True)
+    best["meta"]["metrics"]["AP"] = 99.0  # as if a later validation than last.pt's had scored 99
+    torch.save(best, run / "best.pt")
+    before = (run / "best.pt").read_bytes()
+    result = _run(tiny_config(**{"optim.epochs": 2, "train.val_interval": 1}), run, resume=True)
+    assert result.epoch == 2 and result.metrics["AP"] < 99.0
+    assert result.best_metric == 99.0 and (run / "best.pt").read_bytes() == before
+
 
 def test_missing_validation_data_fails_before_training(tmp_path):
     config = tiny_config(**{"data.val_images": "val2017"})

@@ -189,9 +189,11 @@ def test_distill_with_yolo11n_pose_fills_a_labelled_set_trains_and_ships(tmp_pat
     (["--images-repeat", "4"], "--images-repeat repeats the people of --images"),
     (["--near-duplicates", "pairs.csv"], "--near-duplicates groups the images of the first --labelled set"),
     (["--holdout", "held.avi"], "--holdout applies to --teacher mediapipe only"),
+    (["--pack", "PACK_IN_OUT"], "overlap: give --pack a folder of its own"),
 ])
 def test_a_flag_that_would_do_nothing_is_a_clear_error(tmp_path, capsys, flags, said):
     out = tmp_path / "data"
+    flags = [str(out / "annotations") if flag == "PACK_IN_OUT" else flag for flag in flags]
     code = main.main(["distill", "--teacher", "yolo11n-pose", "--skip-labelling", "--no-train",
                       "--out", str(out), *flags])
     err = capsys.readouterr().err

@@ -126,6 +126,18 @@ def test_unusable_inputs_exit_2_with_one_line(capsys, tmp_path, case, message):
     assert len(lines) == 1 and message in lines[0]
 
 
+@pytest.mark.usefixtures("oracle_models")
+def test_out_is_never_an_input_and_must_be_a_writable_json_file(capsys, tmp_path):
+    ann = tmp_path / "labels.json"
+    ann.write_text(TINY_ANN.read_text())
+    before = ann.read_bytes()
+    for out, said in ((ann, "it is the input"), (tmp_path / "poses.txt", "unknown file type"),
+                      (tmp_path / "no_dir" / "poses.json", "no_dir")):
+        code, _, err = _eval(capsys, "--model", "oracle", "--no-progress", "--out", str(out), ann=ann)
+        assert code == 2 and "--out" in err and said in err and len(err.strip().splitlines()) == 1
+    assert ann.read_bytes() == before
+
+
 def test_unknown_model_exits_2_naming_it():
     result = subprocess.run(
         [sys.executable, "main.py", "eval", "--ann", str(TINY_ANN), "--images", str(TINY),
@@ -145,8 +157,15 @@ def test_a_set_with_no_labelled_person_says_so_instead_of_ap_zero(tmp_path, caps
     ann.write_text(json.dumps(dataset))
     code, out, err = _eval(capsys, "--model", "edite_hrnet_tiny", ann=ann)
     assert code != 0 and out == ""
-    expected = f"edite-pose eval: no persons to score: no person in '{ann}' has a labelled keypoint"
+    expected = (f"edite-pose eval: no persons to score: no person in '{ann}' has a labelled keypoint outside "
+                "crowd regions")
     assert err.strip() == expected
+    crowds = json.loads(TINY_ANN.read_text())  # labelled, but crowd regions: COCO never scores them
+    for annotation in crowds["annotations"]:
+        annotation["iscrowd"] = 1
+    ann.write_text(json.dumps(crowds))
+    code, out, err = _eval(capsys, "--model", "edite_hrnet_tiny", ann=ann)
+    assert code != 0 and out == "" and "no persons to score" in err
 
 
 @pytest.mark.usefixtures("oracle_models")
