@@ -169,9 +169,13 @@ def _final_weights(run_dir: Path) -> Path:
 
 
 def _model_name(checkpoint: Path) -> str:
-    import torch
+    """The registry name a training checkpoint records (a ValueError naming the file when it records none)."""
+    from pose.models import read_checkpoint_meta
 
-    return torch.load(checkpoint, map_location="cpu", weights_only=True)["meta"]["model"]
+    name = read_checkpoint_meta(checkpoint).get("model")
+    if not name:
+        raise ValueError(f"'{checkpoint}' records no model name: ship a checkpoint written by main.py train")
+    return name
 
 
 def _input_size(checkpoint: Path) -> tuple[int, int] | None:
