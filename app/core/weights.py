@@ -207,6 +207,7 @@ def ship_weights(
     """
     import torch
 
+    from pose.atomic_files import write_text_atomically
     from pose.models.checkpoint import EPOCHS_IN_ALL_KEY, file_sha256, save_atomically
 
     entries = read_manifest(weights_dir)
@@ -244,8 +245,5 @@ def ship_weights(
     if origin is not None:
         entry["initialised_from"] = origin
     entries = [item for item in entries if item["file"] != file_name] + [entry]
-    manifest = weights_dir / MANIFEST_NAME
-    partial = manifest.with_name(manifest.name + ".partial")
-    partial.write_text(json.dumps({"weights": entries}, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, manifest)
+    write_text_atomically(weights_dir / MANIFEST_NAME, json.dumps({"weights": entries}, indent=2) + "\n")
     return entry, changes

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from pose.atomic_files import write_atomically
+
 logger = logging.getLogger(__name__)
 
 _SHOWN_KEYS = 5
@@ -159,14 +161,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], meta: Mappin
 
 
 def save_atomically(content: Mapping, path: str | os.PathLike[str]) -> Path:
-    """``torch.save`` to ``NAME.partial`` beside ``path``, then move it into place: an interrupted write or a
-    full disk never leaves a truncated file under the real name (making its folder when needed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    torch.save(content, partial)
-    os.replace(partial, path)
-    return path
+    """``torch.save`` of ``content`` to ``path``, whole or not at all (:mod:`pose.atomic_files`)."""
+    return write_atomically(path, lambda partial: torch.save(content, partial))
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from app.core.cli.trust_flag import add_trust_weights
 from app.core.sinks.base import SinkError
 from app.core.sinks.outputs import Output, check_outputs
+from pose.atomic_files import write_text_atomically
 
 EXIT_USAGE = 2
 
@@ -88,9 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(error)
     if args.out:
         try:
-            partial = Path(args.out).with_name(Path(args.out).name + ".partial")
-            partial.write_text(json.dumps(list(report.results)), encoding="utf-8")
-            os.replace(partial, args.out)
+            write_text_atomically(args.out, json.dumps(list(report.results)))
         except OSError as error:
             return _fail(f"cannot write results to '{args.out}': {error.strerror}")
 
