@@ -21,9 +21,9 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from app.gui.qt_platform import xcb_problem
+    from app.gui.qt_platform import platform_problem
 
-    problem = xcb_problem(os.environ)  # before Qt loads: its own message names neither cause nor fix
+    problem = platform_problem(os.environ)  # before Qt loads: its message names neither cause nor fix
     if problem:
         print(f"edite-pose gui: {problem}", file=sys.stderr)
         return EXIT_NO_DISPLAY

@@ -1,9 +1,11 @@
-"""Before Qt starts: will its xcb platform plugin load? If not, say which system packages fix it.
+"""Before Qt starts: is there a display, and will its xcb platform plugin load? If not, say what fixes it.
 
 Qt 6's xcb plugin (the X11 one, Linux's default) needs system libraries that PySide6's wheel does not
 bundle and a fresh Debian/Ubuntu lacks, and Qt then aborts with "Could not load the Qt platform plugin
 'xcb' ... Reinstalling the application may fix this problem", naming neither cause nor fix. This module
 loads those libraries with the dynamic loader first (no Qt import) and turns a failure into one line.
+Without any display (no ``DISPLAY``, no ``WAYLAND_DISPLAY``: a server, an SSH session) Qt aborts with the same
+message, so that is said first (:func:`platform_problem`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ XCB_LIBRARIES = {
 that ships each. The first three are the ones a fresh desktop install usually lacks."""
 
 HEADLESS_HINT = "QT_QPA_PLATFORM=offscreen"
+WINDOWED_PLATFORMS = ("", "xcb", "wayland")
+"""QT_QPA_PLATFORM values (before any ``:option``) that need a display server; unset means Qt's default."""
 
 
 def uses_xcb(environ: Mapping[str, str]) -> bool:
@@ -57,6 +61,25 @@ def missing_xcb_libraries(load: Loader | None = None) -> list[str]:
     """The sonames of :data:`XCB_LIBRARIES` that ``load`` (default ``ctypes.CDLL``) cannot open."""
     load = load or ctypes.CDLL
     return [soname for soname in XCB_LIBRARIES if not _loads(soname, load)]
+
+
+def has_no_display(environ: Mapping[str, str]) -> bool:
+    """Whether Qt would need a display server and none is set: QT_QPA_PLATFORM unset, "xcb" or "wayland",
+    and neither DISPLAY nor WAYLAND_DISPLAY (Linux only; other systems always have their window system)."""
+    platform = environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0]
+    displays = environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")
+    return sys.platform.startswith("linux") and platform in WINDOWED_PLATFORMS and not displays
+
+
+def platform_problem(environ: Mapping[str, str], load: Loader | None = None) -> str | None:
+    """One line saying why Qt could not open a window and what to do (no display, or :func:`xcb_problem`);
+    None when nothing is wrong that can be seen before Qt starts."""
+    if has_no_display(environ):
+        return (
+            "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start it from a "
+            f"desktop session, use 'main.py run' for work without a window, or set {HEADLESS_HINT}"
+        )
+    return xcb_problem(environ, load)
 
 
 def xcb_problem(environ: Mapping[str, str], load: Loader | None = None) -> str | None:

@@ -1,5 +1,6 @@
-"""GUI start-up: a Qt platform plugin that cannot load is one line naming the packages (before Qt starts),
---trust-weights reaches the pipeline, and the detector chain's notice is announced once in the status bar."""
+"""GUI start-up: no display, or a Qt platform plugin that cannot load, is one line saying what to do (before
+Qt starts), --trust-weights reaches the pipeline, and the detector chain's notice is announced once in the
+status bar."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import main
 from app.core.types import PipelineInfo
 from app.gui import app as gui_app
 from app.gui import qt_platform
-from app.gui.qt_platform import XCB_LIBRARIES, missing_xcb_libraries, uses_xcb, xcb_problem
+from app.gui.qt_platform import (
+    XCB_LIBRARIES,
+    has_no_display,
+    missing_xcb_libraries,
+    platform_problem,
+    uses_xcb,
+    xcb_problem,
+)
 from app.gui.status_panel import StatusPanel
 
 FRESH_DEBIAN = ("libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1")
@@ -89,6 +97,41 @@ def test_main_gui_prints_one_line_and_exits_1_before_qt_starts(monkeypatch, caps
     assert err.count("\n") == 1
     assert err.startswith("edite-pose gui: Qt's X11 (xcb) platform plugin cannot load")
     assert "apt-get install libxcb-cursor0 (Debian/Ubuntu)" in err and "QT_QPA_PLATFORM=offscreen" in err
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, True),
+        ({"QT_QPA_PLATFORM": "xcb"}, True),
+        ({"QT_QPA_PLATFORM": "wayland"}, True),
+        ({"DISPLAY": ":0"}, False),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, False),
+        ({"QT_QPA_PLATFORM": "offscreen"}, False),
+        ({"QT_QPA_PLATFORM": "minimal"}, False),
+    ],
+)
+def test_no_display_is_seen_where_qt_would_need_one(monkeypatch, environ, expected):
+    monkeypatch.setattr(qt_platform.sys, "platform", "linux")
+    assert has_no_display(environ) is expected
+
+
+def test_no_display_is_said_before_the_libraries_are_tried(monkeypatch):
+    monkeypatch.setattr(qt_platform.sys, "platform", "linux")
+    problem = platform_problem({}, loader_without(*FRESH_DEBIAN))
+    assert problem.startswith("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set)")
+    assert "'main.py run'" in problem and "QT_QPA_PLATFORM=offscreen" in problem
+    assert platform_problem({"DISPLAY": ":0"}, loader_without()) is None
+
+
+def test_main_gui_without_a_display_exits_1_before_qt_starts(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(qt_platform.sys, "platform", "linux")
+    monkeypatch.setattr(gui_app, "run_app", lambda *args, **kwargs: pytest.fail("Qt was started"))
+    assert main.main(["gui"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("edite-pose gui: no display to open a window on")
 
 
 @pytest.mark.parametrize("flag", [[], ["--trust-weights"]])
