@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 
 from pose import LOG_FORMAT
@@ -50,6 +51,14 @@ SUBCOMMANDS: dict[str, str] = {
     "info": "app.core.cli.info",
 }
 DEFAULT_SUBCOMMAND = "gui"
+COMMAND_LIKE = re.compile(r"[a-z][a-z_-]*")
+"""A default-command SOURCE that reads as a mistyped command (``main.py trian``) when no such file exists."""
+
+
+def _summary(docstring: str | None) -> str:
+    """A command's help line: the first paragraph of its module docstring, on one line."""
+    paragraph = (docstring or "").strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.replace("``", "").split())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
-        summary = (module.__doc__ or "").strip().splitlines()[0]
+        summary = _summary(module.__doc__)
         sub = commands.add_parser(name, help=summary, description=summary)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
@@ -70,9 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(arg in SUBCOMMANDS for arg in argv) and not {"-h", "--help"} & set(argv):
+    defaulted = not any(arg in SUBCOMMANDS for arg in argv) and not {"-h", "--help"} & set(argv)
+    if defaulted:
         argv.insert(0, DEFAULT_SUBCOMMAND)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    source = args.source if defaulted else None
+    if source and COMMAND_LIKE.fullmatch(source) and not os.path.exists(source):
+        parser.error(f"unknown command {source!r}: choose one of {', '.join(SUBCOMMANDS)} (or name a video, "
+                     "image or folder that exists)")
     args.argv = argv  # the command line as given, for the records a command writes (distill's dataset.json)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
