@@ -4,13 +4,14 @@
 frame to `Detections` (xyxy, scores). ultralytics is imported only when a YOLO detector is built.
 """
 
-from detectors.base import Detections, DetectorUnavailableError, PersonDetector
+from detectors.base import Detections, DetectorUnavailableError, DetectorWeightsNotFoundError, PersonDetector
 from detectors.factory import DETECTOR_NAMES, create_detector
 
 __all__ = [
     "DETECTOR_NAMES",
     "Detections",
     "DetectorUnavailableError",
+    "DetectorWeightsNotFoundError",
     "PersonDetector",
     "create_detector",
 ]

@@ -16,6 +16,11 @@ class DetectorUnavailableError(RuntimeError):
     """
 
 
+class DetectorWeightsNotFoundError(ValueError):
+    """The weights the user named are no file here and no official name to download: a mistake to fix,
+    raised (one line naming the file and what to do) instead of falling back to another detector."""
+
+
 @dataclass(frozen=True)
 class Detections:
     """Person boxes found in one frame, best score first.

@@ -35,7 +35,8 @@ def create_detector(name: str = "auto", **options: Any) -> PersonDetector:
     Raises:
         ValueError: unknown name. TypeError: an option no detector knows.
         UntrustedWeightsError: the `weights` named are a pickle that is no official release, without
-            `trust_weights`.
+            `trust_weights`. DetectorWeightsNotFoundError: the `weights` named are neither a file here nor
+            an official name.
     """
     unknown = set(options) - _YOLO_OPTIONS - _HOG_OPTIONS
     if unknown:

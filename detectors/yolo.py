@@ -8,11 +8,12 @@ Where the weights come from:
    downloaded there when the network answers. Never a file of that name in the current folder.
 Every `.pt` file is hash-checked before ultralytics unpickles it (`detectors.trusted_weights`): official
 releases and ONNX exports load, anything else only with `trust_weights` (`--trust-weights`). A refused file
-the user named raises `UntrustedWeightsError`; when nothing can be loaded (offline, no such file, unreadable
-file, an unlisted cached file) construction raises `DetectorUnavailableError` with one line saying what is
-missing and what to do. Offline is detected up front by ultralytics' DNS probe (`is_online`, which honours
-YOLO_OFFLINE=1), and a download is tried once without retries, so the failure is quick instead of
-ultralytics' 5 + 10 + 20 s retry back-off.
+the user named raises `UntrustedWeightsError`, and a named file that is neither on disk nor an official name
+`DetectorWeightsNotFoundError` (a typo to fix, not a reason to use another detector); when nothing can be
+loaded otherwise (offline, an unreadable file, an unlisted cached file) construction raises
+`DetectorUnavailableError` with one line saying what is missing and what to do. Offline is detected up
+front by ultralytics' DNS probe (`is_online`, which honours YOLO_OFFLINE=1), and a download is tried once
+without retries, so the failure is quick instead of ultralytics' 5 + 10 + 20 s retry back-off.
 
 Detection models give person boxes of class "person"; pose models (YOLO11n-pose) are used for their person
 boxes only.
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.base import Detections, DetectorUnavailableError, check_bgr_image
+from detectors.base import Detections, DetectorUnavailableError, DetectorWeightsNotFoundError, check_bgr_image
 from detectors.trusted_weights import UntrustedWeightsError, load_yolo
 from detectors.yolo_openvino import openvino_export, openvino_installed, quiet_ultralytics
 
@@ -150,7 +151,7 @@ def _download_official(config: YoloConfig) -> Path:
     name = config.weights_name
     directory = weights_directory(config)
     if name not in GITHUB_ASSETS_NAMES:
-        raise DetectorUnavailableError(
+        raise DetectorWeightsNotFoundError(
             f"YOLO weights '{name}' not found (looked as given and in {directory}): pass the path of an "
             f"existing weights file or an official name such as '{DEFAULT_WEIGHTS}'"
         )

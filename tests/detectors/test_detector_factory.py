@@ -18,7 +18,7 @@ from evil_pickle import write_evil_pickle
 from offline_network import network_unreachable  # noqa: F401  (autouse: no test here reaches the network)
 from support import REPO_ROOT
 
-from detectors import DETECTOR_NAMES, PersonDetector, create_detector, factory
+from detectors import DETECTOR_NAMES, DetectorWeightsNotFoundError, PersonDetector, create_detector, factory
 from detectors.hog import HogDetector
 from detectors.trusted_weights import (
     OFFICIAL_SHA256,
@@ -131,9 +131,14 @@ def test_a_failing_download_is_tried_once_and_reported(tmp_path, monkeypatch, re
     assert not (tmp_path / "yolo11n.pt").exists()
 
 
-def test_unknown_weights_names_and_unreadable_files_fall_back_with_the_reason(tmp_path, no_bundle):
-    unknown = create_detector("yolo", weights="my_model.pt", weights_dir=str(tmp_path))
-    assert unknown.is_fallback and "'my_model.pt' not found" in unknown.notice
+@pytest.mark.parametrize("name", ["auto", "yolo"])
+def test_named_weights_that_are_nowhere_are_an_error_not_a_fallback(tmp_path, name):
+    message = r"YOLO weights 'my_model.pt' not found \(looked as given and in .*\): pass the path of an"
+    with pytest.raises(DetectorWeightsNotFoundError, match=message):
+        create_detector(name, weights="my_model.pt", weights_dir=str(tmp_path))
+
+
+def test_unreadable_files_fall_back_with_the_reason(tmp_path, no_bundle):
     (tmp_path / "yolo11n.pt").write_bytes(b"not a checkpoint")
     broken = create_detector("auto", weights_dir=str(tmp_path), trust_weights=True)
     assert broken.is_fallback and "could not be loaded" in broken.notice
