@@ -192,8 +192,11 @@ class Pipeline(Closeable):
             self.estimator.close()
 
     def process(self, frame: Frame) -> FrameResult:
-        """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth."""
+        """Find, track and smooth everyone in ``frame``; timings cover detect, pose, track and smooth.
+        A :attr:`Frame.new_scene` starts afresh (:meth:`reset`): everyone found is shown at once."""
         self._ensure_open()
+        if frame.new_scene:
+            self.reset()
         clock = _StageClock()
         in_line = self._must_detect_in_line()
         if in_line:

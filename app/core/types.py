@@ -29,12 +29,15 @@ class Frame:
         timestamp_s: presentation time in seconds from the start of the source: the container's
             timestamp for video files, the capture clock for cameras.
         dropped_frames: frames the source has discarded so far (live sources only; always 0 for files).
+        new_scene: nothing carries over from the frames before (a photo unrelated to the last one): the
+            pipeline forgets its people, tracks and filters first, and detects afresh.
     """
 
     image: np.ndarray
     index: int
     timestamp_s: float
     dropped_frames: int = 0
+    new_scene: bool = False
 
     @property
     def size(self) -> tuple[int, int]:

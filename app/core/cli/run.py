@@ -80,6 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int_in_range(1), metavar="N", help="stop after N frames")
     parser.add_argument("--fps", type=positive_float,
                         help="frame rate of an image or a folder of images, > 0 (default 30)")
+    parser.add_argument("--photos", action="store_true",
+                        help="the folder holds separate photos, not frames of one video: pose each on its "
+                             "own (no tracking or smoothing across images; person IDs restart in each). "
+                             "Images of different sizes are always taken as separate photos")
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window")
 
 
@@ -150,7 +154,8 @@ def _execute(args: argparse.Namespace, stop: SignalStop) -> RunSummary:
         import torch
 
         torch.set_num_threads(args.threads)
-    with open_source(args.source, fps=args.fps) as source, Pipeline(config_from_args(args)) as pipeline:
+    source = open_source(args.source, fps=args.fps, photos=args.photos)
+    with source, Pipeline(config_from_args(args)) as pipeline:
         _print_setup(pipeline, source.info)
         session = RunSession(pipeline, overlay=args.show)
         session.open(source, outputs)

@@ -28,8 +28,18 @@ __all__ = [
 ]
 
 
-def make_source(spec: str | int | Path, fps: float | None = None) -> FrameSource:
-    """The right (unopened) source for ``spec``; ``fps`` sets the frame rate of an image folder."""
+def make_source(spec: str | int | Path, fps: float | None = None, photos: bool = False) -> FrameSource:
+    """The right (unopened) source for ``spec``; ``fps`` sets the frame rate of an image folder, ``photos``
+    makes its images separate scenes (:class:`ImageSource`); a SourceError when ``photos`` is asked of a
+    camera, stream or video."""
+    source = _pick_source(spec, fps, photos)
+    if photos and not isinstance(source, ImageSource):
+        raise SourceError(f"'{shown(spec)}' is a video, camera or stream: only an image or a folder of "
+                          "images can be taken as separate photos")
+    return source
+
+
+def _pick_source(spec: str | int | Path, fps: float | None, photos: bool) -> FrameSource:
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
         return CameraSource(int(spec))
     if isinstance(spec, str) and is_url(spec):
@@ -40,10 +50,10 @@ def make_source(spec: str | int | Path, fps: float | None = None) -> FrameSource
     except OSError as error:  # e.g. a name over 255 bytes
         raise SourceError(f"cannot open '{shown(path)}': {path_problem(error)}") from error
     if is_dir or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path, fps=fps)
+        return ImageSource(path, fps=fps, photos=photos)
     return VideoFileSource(path)
 
 
-def open_source(spec: str | int | Path, fps: float | None = None) -> FrameSource:
+def open_source(spec: str | int | Path, fps: float | None = None, photos: bool = False) -> FrameSource:
     """Open ``spec`` (camera index, video file, image, or image folder); raises :class:`SourceError`."""
-    return make_source(spec, fps=fps).open()
+    return make_source(spec, fps=fps, photos=photos).open()

@@ -31,15 +31,19 @@ def _read_image(path: Path) -> np.ndarray:
 class ImageSource(FrameSource):
     """One image, or every image of a folder (natural name order) as frames ``fps`` apart.
 
-    Timestamps are ``index / fps``. Images in a folder may differ in size; ``size`` is the first image's.
+    Timestamps are ``index / fps``. A folder is frames of one scene (a video's, tracked across images) unless
+    ``photos``: then every image is a :attr:`Frame.new_scene`, posed on its own. An image whose size differs
+    from the one before is a new scene either way (no video changes size). ``size`` is the first image's.
     """
 
-    def __init__(self, path: str | Path, fps: float | None = None) -> None:
+    def __init__(self, path: str | Path, fps: float | None = None, photos: bool = False) -> None:
         super().__init__(str(path))
         self.path = Path(path)
+        self.photos = photos
         self._requested_fps = fps
         self._files: list[Path] = []
         self._next_index = 0
+        self._last_shape: tuple[int, ...] | None = None
 
     def _open(self) -> SourceInfo:
         if not self.path.exists():
@@ -56,6 +60,7 @@ class ImageSource(FrameSource):
         height, width = _read_image(files[0]).shape[:2]
         self._files = files
         self._next_index = 0
+        self._last_shape = None
         return SourceInfo(spec=self.spec, kind=kind, size=(width, height), fps=fps,
                           frame_count=len(files), is_live=False)
 
@@ -66,7 +71,10 @@ class ImageSource(FrameSource):
         image = _read_image(self._files[index])
         self._next_index += 1
         timestamp_s = index / self.info.fps if self.info.fps else 0.0
-        return Frame(image=image, index=index, timestamp_s=timestamp_s)
+        new_scene = index > 0 and (self.photos or image.shape != self._last_shape)
+        self._last_shape = image.shape
+        return Frame(image=image, index=index, timestamp_s=timestamp_s, new_scene=new_scene)
 
     def _close(self) -> None:
         self._files = []
+        self._last_shape = None

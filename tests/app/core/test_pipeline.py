@@ -209,6 +209,17 @@ def test_reset_starts_ids_again():
     assert sorted(pipeline.process(scene.frame(6)).track_ids.tolist()) == [1, 2]
 
 
+def test_a_new_scene_starts_afresh_and_shows_everyone_found_at_once():
+    scene = relay()  # frames 0-2: people 1 and 2; from frame 3 two others, far away
+    pipeline, _ = _pipeline(scene)
+    continuing = [pipeline.process(frame).num_people for frame in scene.frames(4)]
+    assert continuing[3] == 0  # newcomers wait for their confirming hits
+    pipeline.reset()
+    pipeline.process(scene.frame(0))
+    photo = pipeline.process(replace(scene.frame(3), new_scene=True))
+    assert photo.detected and sorted(photo.track_ids.tolist()) == [1, 2]
+
+
 def test_describe_names_model_device_and_detector():
     scene = _two_walkers()
     detector = ScriptedDetector(scene)

@@ -106,6 +106,11 @@ def test_file_that_is_not_a_video(tmp_path, capsys):
     _assert_one_error_line(code, err, "notes.mp4", "not a video file")
 
 
+def test_photos_of_a_video_are_refused(capsys):
+    code, _, err = _run(capsys, str(CLIP), "--photos")
+    _assert_one_error_line(code, err, "pedestrians.mp4", "only an image or a folder of images")
+
+
 def test_truncated_video_keeps_what_was_written(tmp_path, capsys):
     cut = tmp_path / "cut.mp4"
     data = CLIP.read_bytes()

@@ -156,6 +156,32 @@ def test_image_folder_plays_in_natural_order_at_the_given_rate(tmp_path):
     assert [frame.timestamp_s for frame in frames] == [0.0, 0.25, 0.5]
 
 
+def _write_sized(folder: Path, sizes: list[tuple[int, int]]) -> None:
+    folder.mkdir(exist_ok=True)
+    for index, (height, width) in enumerate(sizes):
+        cv2.imwrite(str(folder / f"p{index}.png"), np.full((height, width, 3), index, np.uint8))
+
+
+def test_a_folder_is_one_scene_until_an_image_changes_size(tmp_path):
+    _write_sized(tmp_path, [(40, 30), (40, 30), (50, 30), (50, 30), (40, 30)])
+    with ImageSource(tmp_path) as source:
+        assert [frame.new_scene for frame in source] == [False, False, True, False, True]
+
+
+def test_photos_make_every_image_a_new_scene_but_the_first(tmp_path):
+    _write_sized(tmp_path, [(40, 30)] * 3)
+    with make_source(tmp_path, photos=True).open() as source:
+        assert [frame.new_scene for frame in source] == [False, True, True]
+    with ImageSource(tmp_path, photos=True) as source:  # reopened: the first image is no new scene again
+        assert [frame.new_scene for frame in source] == [False, True, True]
+
+
+@pytest.mark.parametrize("spec", [0, "rtsp://127.0.0.1:8554/cam", str(CLIP)])
+def test_only_images_can_be_photos(spec):
+    with pytest.raises(SourceError, match="is a video, camera or stream: only an image or a folder of"):
+        make_source(spec, photos=True)
+
+
 def test_empty_folder_and_unreadable_image_are_named(tmp_path):
     with pytest.raises(SourceError, match="holds no images"):
         ImageSource(tmp_path).open()
