@@ -290,11 +290,14 @@ class Pipeline(Closeable):
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
     def _estimate(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, K, 2)`` keypoints and ``(N, K)`` scores clipped to [0, 1], the confidence every later stage
+        and output promises (a trained heatmap's peak overshoots its 1.0 target a little)."""
         count = self.skeleton.num_keypoints
         if not len(boxes):
             return np.zeros((0, count, 2), np.float32), np.zeros((0, count), np.float32)
         poses = self.estimator(image, boxes)
-        return np.asarray(poses.keypoints, np.float32), np.asarray(poses.scores, np.float32)
+        scores = np.clip(np.asarray(poses.scores, np.float32), 0.0, 1.0)
+        return np.asarray(poses.keypoints, np.float32), scores
 
     def _plausible(self, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Indices of people kept: a real pose (mean score high enough), each person once."""

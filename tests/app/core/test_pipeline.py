@@ -209,6 +209,13 @@ def test_reset_starts_ids_again():
     assert sorted(pipeline.process(scene.frame(6)).track_ids.tolist()) == [1, 2]
 
 
+def test_keypoint_scores_are_confidences_in_0_to_1_even_when_a_heatmap_peak_overshoots():
+    scene = _two_walkers(score=lambda t: 1.04)
+    pipeline, _ = _pipeline(scene, noise_px=0.0)
+    results = [pipeline.process(frame) for frame in scene.frames(3)]
+    assert max(result.scores.max() for result in results) == 1.0
+
+
 def test_a_new_scene_starts_afresh_and_shows_everyone_found_at_once():
     scene = relay()  # frames 0-2: people 1 and 2; from frame 3 two others, far away
     pipeline, _ = _pipeline(scene)
