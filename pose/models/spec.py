@@ -12,6 +12,8 @@ from pose.skeleton import COCO, Skeleton
 
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
 IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+MIN_INPUT_SIDE = 64
+"""The smallest input side: EDite-HRNet's 1/32 branch pools its map by 2 again, so it needs 2 pixels."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,10 @@ class ModelSpec:
         return next((figures for figures in self.paper if figures.input_size == wanted), None)
 
     def at_input_size(self, height: int, width: int) -> ModelSpec:
-        """The same model run at another input size (heatmap stays at input / 4)."""
-        if height % 32 or width % 32:
-            raise ValueError(f"input size {height}x{width} must be a multiple of 32 in both dimensions")
+        """The same model run at another input size (heatmap stays at input / 4); a ValueError unless both
+        sides are multiples of 32 and at least :data:`MIN_INPUT_SIDE`."""
+        if height % 32 or width % 32 or min(height, width) < MIN_INPUT_SIDE:
+            raise ValueError(f"input size {height}x{width} must be a multiple of 32 in both dimensions, "
+                             f"each at least {MIN_INPUT_SIDE}")
         sigma = 3.0 if height >= 384 else 2.0
         return replace(self, input_size=(height, width), heatmap_size=(height // 4, width // 4), sigma=sigma)

@@ -92,6 +92,8 @@ def test_a_forced_runtime_is_timed_on_the_calibration_crops(capsys):
         (["--model", "edite_hrnet_x"], "unknown model 'edite_hrnet_x'; choose one of: "),
         (["--model", "edite_hrnet_tiny", "--input", "256by192"], "--input '256by192' is not HxW"),
         (["--model", "edite_hrnet_tiny", "--input", "250x192"], "must be a multiple of 32"),
+        (["--model", "edite_hrnet_tiny", "--input", "0x0"], "each at least 64"),
+        (["--model", "edite_hrnet_tiny", "--input", "32x32"], "each at least 64"),
         (["--model", "edite_hrnet_tiny", "--device", "tpu"], "device 'tpu' is not available"),
     ],
 )
