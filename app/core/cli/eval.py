@@ -8,7 +8,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.core.cli.trust_flag import add_trust_weights
 from app.core.sinks.base import SinkError
 from app.core.sinks.outputs import Output, check_outputs
 from pose.atomic_files import write_text_atomically
@@ -32,7 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the numbers")
-    add_trust_weights(parser)
 
 
 def format_table(stats: Mapping[str, float]) -> str:
