@@ -2,8 +2,9 @@
 
 Each track predicts where its person is now (constant velocity of the pose centre, from real timestamps),
 every new pose is compared with every prediction, and ``scipy.optimize.linear_sum_assignment`` picks the
-pairing with the highest total similarity. A track is reported once confirmed (a few hits), keeps its ID
-through short gaps, and ends after ``max_age_s`` seconds unseen. IDs are counted per tracker instance.
+pairing with the highest total similarity, for confirmed tracks first and then for tentative ones. A track
+is reported once confirmed (a few hits), keeps its ID through short gaps, and ends after ``max_age_s``
+seconds unseen. IDs are counted per tracker instance.
 """
 
 from __future__ import annotations
@@ -136,7 +137,9 @@ class Tracker:
     def _match(
         self, timestamp_s: float, boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray
     ) -> list[tuple[int, int]]:
-        """Optimal (track index, pose index) pairs with similarity >= ``min_similarity``."""
+        """Optimal (track index, pose index) pairs with similarity >= ``min_similarity``: confirmed tracks
+        first, then tentative ones among the poses left (a person found twice, e.g. by a detector box a few
+        frames old, starts a tentative copy; when the copy's pose goes, the person stays with their ID)."""
         if not self._tracks or not len(boxes):
             return []
         predicted = [track.predicted(timestamp_s) for track in self._tracks]
@@ -149,8 +152,16 @@ class Tracker:
             self.skeleton.oks_sigmas, min_score=config.min_keypoint_score,
         )
         similarity = config.iou_weight * iou_matrix(predicted_boxes, boxes) + (1 - config.iou_weight) * oks
-        rows, cols = linear_sum_assignment(similarity, maximize=True)
-        return [(r, c) for r, c in zip(rows, cols, strict=True) if similarity[r, c] >= config.min_similarity]
+        confirmed = np.array([track.confirmed for track in self._tracks])
+        pairs: list[tuple[int, int]] = []
+        free_poses = np.arange(len(boxes))
+        for tracks in (np.flatnonzero(confirmed), np.flatnonzero(~confirmed)):
+            candidates = similarity[np.ix_(tracks, free_poses)]
+            rows, cols = linear_sum_assignment(candidates, maximize=True)
+            kept = candidates[rows, cols] >= config.min_similarity
+            pairs += zip(tracks[rows[kept]].tolist(), free_poses[cols[kept]].tolist(), strict=True)
+            free_poses = np.delete(free_poses, cols[kept])
+        return pairs
 
     def _observe(
         self, track: _Track, timestamp_s: float, box: np.ndarray, keypoints: np.ndarray, scores: np.ndarray

@@ -109,6 +109,22 @@ def test_tentative_track_missed_once_ends():
     assert gone.lost == ()
 
 
+def test_a_person_found_twice_keeps_their_id_when_the_copy_matches_better():
+    """A stale detector box gives one person a second, tentative track a few pixels off; when only one pose
+    is left and it sits nearer the copy, the confirmed track still takes it (issue: vtest, #47 -> #50)."""
+    tracker = Tracker(TrackerConfig(confirm_hits=3))
+    person = Scene([ScriptedPerson(walking((300, 240), (0, 0)))])
+    boxes, keypoints, scores, _ = _observe(person, 0.0, np.random.default_rng(0), noise_px=0.0)
+    shift = np.array([8.0, 0.0])  # pixels: the copy is nearer the last pose
+    shifted = (boxes + np.tile(shift, 2), keypoints + shift, scores)
+    assert tracker.update(0.0, boxes, keypoints, scores).ids.tolist() == [1]
+    twice = tracker.update(0.1, np.concatenate([boxes, shifted[0]]), np.concatenate([keypoints, shifted[1]]),
+                           np.concatenate([scores, scores]))
+    assert twice.ids.tolist() == [1, 2] and twice.confirmed.tolist() == [True, False]
+    once = tracker.update(0.2, *shifted)
+    assert once.ids.tolist() == [1] and once.confirmed.tolist() == [True] and once.ended == (2,)
+
+
 def test_confirmed_track_missing_is_lost_then_ended():
     tracker = Tracker(TrackerConfig(max_age_s=0.5))
     scene = Scene([ScriptedPerson(walking((100, 240), (0, 0)))])
