@@ -50,13 +50,26 @@ def even_size(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def fit_frame(image: np.ndarray, source_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
-    """``(H, W, 3)`` BGR scaled to ``source_size`` if it differs, then padded right and bottom to ``size``."""
+    """``(H, W, 3)`` BGR at ``source_size``, then padded right and bottom to ``size``. An image of another
+    size (a folder of photos) is scaled to fit inside ``source_size``, aspect kept, centred on black."""
     if (image.shape[1], image.shape[0]) != source_size:
-        image = cv2.resize(image, source_size, interpolation=cv2.INTER_AREA)
+        image = _letterboxed(image, source_size)
     right, bottom = size[0] - source_size[0], size[1] - source_size[1]
     if right or bottom:
         image = cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
     return image
+
+
+def _letterboxed(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit inside ``size`` (width, height), aspect kept, centred on a black canvas."""
+    height, width = image.shape[:2]
+    scale = min(size[0] / width, size[1] / height)
+    fitted = (max(1, round(width * scale)), max(1, round(height * scale)))
+    shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas = np.zeros((size[1], size[0], 3), np.uint8)
+    left, top = (size[0] - fitted[0]) // 2, (size[1] - fitted[1]) // 2
+    canvas[top:top + fitted[1], left:left + fitted[0]] = cv2.resize(image, fitted, interpolation=shrink)
+    return canvas
 
 
 class VideoRecorder(Sink):

@@ -14,7 +14,7 @@ import pytest
 from app.core.errors import SinkError
 from app.core.sinks import VideoRecorder, encoders
 from app.core.sinks import recorder as recorder_module
-from app.core.sinks.recorder import even_size
+from app.core.sinks.recorder import even_size, fit_frame
 from app.core.types import Frame, FrameResult, PipelineInfo, RunInfo, SourceInfo
 
 SIZE = (96, 64)  # width, height
@@ -145,6 +145,15 @@ def test_frames_of_another_size_are_resized(tmp_path):
         frame = Frame(image=image, index=0, timestamp_s=0.0)
         recorder.write(frame, FrameResult.empty(frame), annotated=image)
     assert _read_back(path) == (1, pytest.approx(12.0), SIZE)
+
+
+def test_an_image_of_another_shape_is_letterboxed_not_stretched():
+    tall = np.full((40, 10, 3), 200, np.uint8)
+    fitted = fit_frame(tall, (40, 20), (40, 20))  # a 10x40 image in a 40x20 recording
+    assert fitted.shape == (20, 40, 3)
+    columns = np.flatnonzero(fitted[10, :, 0] == 200)
+    assert (columns.min(), columns.max()) == (17, 21)  # 5 px wide, centred
+    assert (fitted[:, :17] == 0).all() and (fitted[:, 22:] == 0).all()
 
 
 def test_live_recording_drops_and_counts_when_the_writer_falls_behind(tmp_path, monkeypatch):
