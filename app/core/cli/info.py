@@ -119,8 +119,8 @@ def _format_text(info: ModelInfo) -> str:
         f"{'':13}{'measured':>12}   {paper_heading}",
         f"{'parameters':13}{info.params / 1e6:>10.3f} M   {paper_params}",
         f"{'GMACs':13}{info.macs / 1e9:>10.3f} G   {paper_gflops}",
-        f"{'latency':13}{info.latency_ms:>9.1f} ms   median; p90 {info.latency_p90_ms:.1f} ms "
-        f"({info.device}, threads: {info.threads})",
+        f"{'latency':13}{info.latency_ms:>9.1f} ms   median of the eager PyTorch model; p90 "
+        f"{info.latency_p90_ms:.1f} ms ({info.device}, threads: {info.threads})",
         PAPER_NOTE,
     ]
     if info.runtime is not None:
