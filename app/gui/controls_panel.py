@@ -209,8 +209,8 @@ class ControlsPanel(QWidget):
     def show_pipeline(self, info: PipelineInfo) -> None:
         self.active_device_label.setText(f"active: {info.device}{' (fp16)' if info.half else ''}")
         fallback = " — offline fallback" if info.detector_is_fallback else ""
-        notice = f"\n{info.detector_notice}" if info.detector_notice else ""
-        self.detector_label.setText(f"active: {info.detector_description}{fallback}{notice}")
+        self.detector_label.setText(f"active: {info.detector_description}{fallback}")
+        self.detector_label.setToolTip(info.detector_notice or "")  # the status bar announces it too
 
     def device_enabled(self, device: str) -> bool:
         """Whether ``device`` can be chosen (CUDA is disabled on machines without it)."""

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 from app.core.types import SourceInfo
 
 MODES = (("watch", "Watch (real time)"), ("process", "Process whole file"))
+PROGRESS_TEXT_MARGIN_PX = 24
+"""Room beside the progress text for the bar's frame and chunk padding."""
 
 
 def format_time(seconds: float) -> str:
@@ -55,6 +57,8 @@ class TransportBar(QWidget):
             self.mode_combo.addItem(label, mode)
         self.mode_combo.currentIndexChanged.connect(lambda _: self.mode_changed.emit(self.mode()))
         self.progress = QProgressBar(textVisible=True, format="%v / %m frames")
+        widest = self.progress.fontMetrics().horizontalAdvance("000000 / 000000 frames")
+        self.progress.setMinimumWidth(widest + PROGRESS_TEXT_MARGIN_PX)  # the text never wraps
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_requested)
         layout = QHBoxLayout(self)

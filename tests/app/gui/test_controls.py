@@ -6,6 +6,7 @@ import torch
 from gui_support import READY_TIMEOUT_MS, open_paused
 
 from app.core.config import DetectorConfig, PipelineConfig
+from app.core.types import PipelineInfo
 from app.gui.controls_panel import MEASURED_TEXT, UNTRAINED, ControlsPanel
 from app.gui.main_window import MainWindow
 from app.gui.settings import AppSettings
@@ -126,3 +127,19 @@ def test_the_min_pose_score_box_offers_the_weights_measured_value_and_a_set_one(
     assert panel.config().detector.min_pose_score == 0.3
     panel.pose_score_spin.setValue(panel.pose_score_spin.minimum())
     assert panel.config().detector.min_pose_score is None
+
+
+def test_the_detector_line_names_the_detector_and_keeps_the_fallback_story_in_its_tooltip(qtbot):
+    controls = ControlsPanel()
+    qtbot.addWidget(controls)
+    notice = "YOLO weights 'yolo11n.pt' are not on this machine ... -> using YOLO yolo11n-pose.pt ..."
+    info = PipelineInfo(
+        model="edite_hrnet_s", weights=None, weights_sha256=None, device="cpu", flip=True, half=False,
+        runtime="onnx", runtime_ms_per_crop=None, runtime_tuning=False, detector="yolo",
+        detector_description="YOLO yolo11n-pose.pt person boxes at 1280 px (cpu)", detector_is_fallback=False,
+        detector_notice=notice, detect_every=10, redetect_score=0.35, min_pose_score=0.2,
+        scores_from_weights=False,
+    )
+    controls.show_pipeline(info)
+    assert controls.detector_label.text() == "active: YOLO yolo11n-pose.pt person boxes at 1280 px (cpu)"
+    assert controls.detector_label.toolTip() == notice
