@@ -71,10 +71,14 @@ class CsvSink(Sink):
         path: the CSV file (``.csv``).
         skeleton: keypoint names for the ``keypoint`` column.
         label: how messages name this output (the CLI passes ``"--csv"``).
+        recording: the annotated video the same run writes, named in the metadata (as given).
     """
 
-    def __init__(self, path: str | Path, skeleton: Skeleton = COCO, label: str = "CSV") -> None:
+    def __init__(
+        self, path: str | Path, skeleton: Skeleton = COCO, label: str = "CSV", recording: Path | None = None
+    ) -> None:
         self.path = Path(path)
+        self.recording = recording
         self.metadata_path = metadata_path(self.path)
         self.skeleton = skeleton
         self.label = label
@@ -102,7 +106,9 @@ class CsvSink(Sink):
             self._writer = csv.writer(self._file)
             self._writer.writerow(COLUMNS)
             self._file.flush()
-            self._metadata = RunMetadata(info, outputs={"csv": self.path.name, "columns": list(COLUMNS)})
+            recording = str(self.recording) if self.recording is not None else None
+            outputs = {"csv": self.path.name, "recording": recording, "columns": list(COLUMNS)}
+            self._metadata = RunMetadata(info, outputs=outputs)
             self._metadata_scratch = reserve_partial(self.metadata_path)
             self._metadata.write_to(self._metadata_scratch)
         except (OSError, SinkError) as error:

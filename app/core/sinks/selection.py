@@ -37,7 +37,7 @@ class Outputs:
         """The unopened sinks that write these outputs; ``skeleton`` names the CSV's keypoints."""
         sinks: list[Sink] = []
         if self.csv is not None:
-            sinks.append(CsvSink(self.csv, skeleton, label=self.csv_label))
+            sinks.append(CsvSink(self.csv, skeleton, label=self.csv_label, recording=self.video))
         if self.video is not None:
             sinks.append(VideoRecorder(self.video, label=self.video_label))
         return sinks

@@ -81,6 +81,7 @@ def test_end_to_end_with_the_offline_detector(tmp_path, capsys):
     assert meta["pipeline"]["model"] == "edite_hrnet_tiny" and meta["run"]["frames"] == 6
     assert meta["source"]["nominal_fps"] == pytest.approx(10.0)
     assert meta["outcome"] == {"ended": "finished", "frames": 6, "signal": None, "error": None}
+    assert meta["outputs"]["recording"] == str(out_video)
 
     assert _video(out_video) == (6, pytest.approx(10.0), (640, 480))
 

@@ -97,6 +97,7 @@ def test_metadata_json_describes_the_run(tmp_path):
     assert meta["settings"]["detector"]["confidence"] == 0.5
     assert meta["settings"]["smoother"] == {"enabled": True, "strength": 0.5, "min_score": 0.3}
     assert meta["outputs"]["columns"] == list(COLUMNS)
+    assert meta["outputs"]["csv"] == "run.csv" and meta["outputs"]["recording"] is None
 
 
 def _result(index: int, people: int) -> FrameResult:
