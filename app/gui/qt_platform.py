@@ -29,8 +29,14 @@ XCB_LIBRARIES = {
 that ships each. The first three are the ones a fresh desktop install usually lacks."""
 
 HEADLESS_HINT = "QT_QPA_PLATFORM=offscreen"
-WINDOWED_PLATFORMS = ("", "xcb", "wayland")
-"""QT_QPA_PLATFORM values (before any ``:option``) that need a display server; unset means Qt's default."""
+DISPLAY_VARIABLES = {"": ("DISPLAY", "WAYLAND_DISPLAY"), "xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",)}
+"""QT_QPA_PLATFORM (before any ``:option``; "" when unset: Qt's default) -> the variables naming a display it
+can use. Other platforms (offscreen, minimal, vnc, eglfs, ...) need none."""
+
+
+def _platform(environ: Mapping[str, str]) -> str:
+    """The QT_QPA_PLATFORM plugin name asked for, "" when unset."""
+    return environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0]
 
 
 def uses_xcb(environ: Mapping[str, str]) -> bool:
@@ -39,7 +45,7 @@ def uses_xcb(environ: Mapping[str, str]) -> bool:
     With QT_QPA_PLATFORM unset on a Wayland session (WAYLAND_DISPLAY set) Qt may use its Wayland plugin,
     so nothing is checked there.
     """
-    platform = environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0]
+    platform = _platform(environ)
     if platform not in ("", "xcb") or not environ.get("DISPLAY"):
         return False
     return platform == "xcb" or not environ.get("WAYLAND_DISPLAY")
@@ -63,21 +69,24 @@ def missing_xcb_libraries(load: Loader | None = None) -> list[str]:
     return [soname for soname in XCB_LIBRARIES if not _loads(soname, load)]
 
 
-def has_no_display(environ: Mapping[str, str]) -> bool:
-    """Whether Qt would need a display server and none is set: QT_QPA_PLATFORM unset, "xcb" or "wayland",
-    and neither DISPLAY nor WAYLAND_DISPLAY (Linux only; other systems always have their window system)."""
-    platform = environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0]
-    displays = environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")
-    return sys.platform.startswith("linux") and platform in WINDOWED_PLATFORMS and not displays
+def missing_display(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The variables of which one must name a display for the Qt platform asked for, when none does; ()
+    when one does, the platform needs none, or not on Linux (other systems always have their window
+    system)."""
+    variables = DISPLAY_VARIABLES.get(_platform(environ), ())
+    if not sys.platform.startswith("linux") or any(environ.get(name) for name in variables):
+        return ()
+    return variables
 
 
 def platform_problem(environ: Mapping[str, str], load: Loader | None = None) -> str | None:
     """One line saying why Qt could not open a window and what to do (no display, or :func:`xcb_problem`);
     None when nothing is wrong that can be seen before Qt starts."""
-    if has_no_display(environ):
+    missing = missing_display(environ)
+    if missing:
         return (
-            "no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start it from a "
-            f"desktop session, use 'main.py run' for work without a window, or set {HEADLESS_HINT}"
+            f"no display to open a window on ({' and '.join(missing)} not set): start it from a desktop "
+            f"session, use 'main.py run' for work without a window, or set {HEADLESS_HINT}"
         )
     return xcb_problem(environ, load)
 
