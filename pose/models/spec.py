@@ -13,7 +13,8 @@ from pose.skeleton import COCO, Skeleton
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
 IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
 MIN_INPUT_SIDE = 64
-"""The smallest input side: EDite-HRNet's 1/32 branch pools its map by 2 again, so it needs 2 pixels."""
+"""The smallest input side: EDite-HRNet's ghost attention halves each map it sees (``pose.models.ghost``), and
+the smallest branch's map is input / 32, so it needs 2 pixels."""
 
 
 @dataclass(frozen=True)
