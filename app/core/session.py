@@ -27,8 +27,9 @@ from app.core.types import Frame, FrameResult, PipelineInfo, SourceInfo
 
 NO_OUTPUTS = Outputs()
 
-SourceFactory = Callable[[str], FrameSource]
-"""Builds an unopened source from what the user typed or picked (a path, a URL, a camera index as text)."""
+SourceFactory = Callable[..., FrameSource]
+"""``factory(spec, photos=False)``: an unopened source from what the user typed or picked (a path, a URL, a
+camera index as text); ``photos``: a folder's images are separate photos (:func:`make_source`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,10 +102,12 @@ class RunSession:
         """Frames processed since the source was opened."""
         return self._stats.frames
 
-    def open(self, source: FrameSource | str, outputs: Outputs = NO_OUTPUTS) -> SourceInfo:
-        """Open ``source`` (a spec goes through the source factory) in place of the current one, then start
-        ``outputs``. The current outputs are stopped and the current source closed first; tracks, trails
-        and the run's counts start afresh.
+    def open(
+        self, source: FrameSource | str, outputs: Outputs = NO_OUTPUTS, photos: bool = False
+    ) -> SourceInfo:
+        """Open ``source`` (a spec goes through the source factory, with ``photos``) in place of the current
+        one, then start ``outputs``. The current outputs are stopped and the current source closed first;
+        tracks, trails and the run's counts start afresh.
 
         Raises:
             SourceError: the new source cannot be opened (the current one stays).
@@ -113,7 +116,7 @@ class RunSession:
         if self._summary is not None:
             raise RuntimeError("this run session is closed; start a new one")
         if isinstance(source, str):
-            source = self._source_factory(source)
+            source = self._source_factory(source, photos=photos)
         source.open()
         self._close_source()
         self.source, self.next_index, self._exhausted = source, 0, False

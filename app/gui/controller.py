@@ -40,7 +40,7 @@ class PipelineController(QObject):
 
     _initialise = Signal(object)
     _configure = Signal(object)
-    _open = Signal(str, bool)
+    _open = Signal(str, bool, bool)
     _play = Signal()
     _pause = Signal()
     _step = Signal()
@@ -86,9 +86,10 @@ class PipelineController(QObject):
     def configure(self, config: PipelineConfig) -> None:
         self._configure.emit(config)
 
-    def open(self, spec: str, autoplay: bool = True) -> None:
-        """Open a video file, image, folder, or camera index (as text)."""
-        self._open.emit(spec, autoplay)
+    def open(self, spec: str, autoplay: bool = True, photos: bool = False) -> None:
+        """Open a video file, image, folder, or camera index (as text); ``photos``: a folder's images are
+        separate photos, each posed on its own."""
+        self._open.emit(spec, autoplay, photos)
 
     def play(self) -> None:
         self._play.emit()

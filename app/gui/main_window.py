@@ -69,9 +69,10 @@ class MainWindow(QMainWindow):
         self._restore()
 
     # -- public actions (menus, drops, the command line and tests all come here) ---------------------------
-    def open_source(self, spec: str) -> None:
-        """Open a video, image, folder or camera index; a file starts playing in watch mode."""
-        self.controller.open(spec, autoplay=self.transport.mode() == "watch")
+    def open_source(self, spec: str, photos: bool = False) -> None:
+        """Open a video, image, folder or camera index; a file starts playing in watch mode. ``photos``: the
+        folder's images are separate photos, each posed on its own (no tracking across them)."""
+        self.controller.open(spec, autoplay=self.transport.mode() == "watch", photos=photos)
 
     def open_file_dialog(self) -> None:
         recent = self.settings.recent_files()
@@ -79,6 +80,13 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open video", folder, VIDEO_FILTER)
         if path:
             self.open_source(path)
+
+    def open_folder_dialog(self, photos: bool) -> None:
+        """Pick a folder of images: frames of one video (tracked), or separate ``photos``."""
+        title = "Open folder of photos" if photos else "Open folder of video frames"
+        folder = QFileDialog.getExistingDirectory(self, title)
+        if folder:
+            self.open_source(folder, photos=photos)
 
     def open_camera_dialog(self) -> None:
         """Non-modal for the rest of the app: the camera opens when the dialog is accepted."""
@@ -116,6 +124,10 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(QAction("&Open video…", self, shortcut=QKeySequence.StandardKey.Open,
                                     triggered=self.open_file_dialog))
+        file_menu.addAction(QAction("Open folder of video &frames…", self,
+                                    triggered=lambda: self.open_folder_dialog(photos=False)))
+        file_menu.addAction(QAction("Open folder of &photos…", self,
+                                    triggered=lambda: self.open_folder_dialog(photos=True)))
         file_menu.addAction(QAction("Open &camera…", self, shortcut="Ctrl+K",
                                     triggered=self.open_camera_dialog))
         self.recent_menu = QMenu("Open &recent", self)

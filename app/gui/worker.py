@@ -160,10 +160,11 @@ class PipelineWorker(QObject):
         self._outputs = outputs
 
     # -- source and transport ----------------------------------------------------------------------------
-    @Slot(str, bool)
+    @Slot(str, bool, bool)
     @_reports_errors
-    def open_source(self, spec: str, autoplay: bool) -> None:
-        """Open a file or camera in place of the current one; on failure the current one stays."""
+    def open_source(self, spec: str, autoplay: bool, photos: bool = False) -> None:
+        """Open a file, folder or camera in place of the current one (``photos``: a folder's images are
+        separate photos); on failure the current one stays."""
         self._timer.stop()
         if self.session.writing:
             self._finish_outputs(cancelled=True)
@@ -171,7 +172,7 @@ class PipelineWorker(QObject):
         self._apply_pending_config()  # a file opened at start-up plays with the settings asked for
         self.busy.emit(f"opening {spec}")
         try:
-            info = self.session.open(spec)
+            info = self.session.open(spec, photos=photos)
         finally:
             self.busy.emit("")
         self._reset_playback()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
+import pytest
 from gui_support import CLIP_FRAMES, READY_TIMEOUT_MS, open_paused
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QFileDialog
 
 from app.gui.camera_dialog import CameraDialog
 from app.gui.cameras import CameraFound
@@ -25,6 +29,17 @@ def test_a_bad_file_shows_an_error_and_the_app_keeps_working(qtbot, window, clip
         window.open_source(str(clip))
     assert window.banner.isHidden()
     assert window.view.result.frame_index == CLIP_FRAMES - 1
+
+
+@pytest.mark.parametrize("photos", [False, True])
+def test_a_folder_opens_as_video_frames_or_as_separate_photos(qtbot, window, tmp_path, monkeypatch, photos):
+    for index in range(2):
+        cv2.imwrite(str(tmp_path / f"image{index}.png"), np.full((96, 128, 3), 60 * index, np.uint8))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path))
+    with qtbot.waitSignal(window.controller.source_opened, timeout=READY_TIMEOUT_MS) as opened:
+        window.open_folder_dialog(photos=photos)
+    assert opened.args[0].spec == str(tmp_path) and opened.args[0].frame_count == 2
+    assert window.controller.worker.session.source.photos is photos
 
 
 def test_dropping_a_file_opens_it_and_remembers_it(qtbot, window, clip):

@@ -123,8 +123,10 @@ class FakeCapture:
 
 
 def fake_camera_session() -> RunSession:
-    def source_for(spec: str):
-        return CameraSource(int(spec), capture_factory=FakeCapture) if spec.isdigit() else make_source(spec)
+    def source_for(spec: str, photos: bool = False):
+        if spec.isdigit():
+            return CameraSource(int(spec), capture_factory=FakeCapture)
+        return make_source(spec, photos=photos)
 
     return RunSession(source_factory=source_for)
 
