@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "1 suits a busy CPU)")
     parser.add_argument("--max-frames", type=int_in_range(1), metavar="N", help="stop after N frames")
     parser.add_argument("--fps", type=positive_float,
-                        help="frame rate of an image or a folder of images, > 0 (default 30)")
+                        help="frame rate of an image or a folder of images, > 0 (default 30; 1 with "
+                             "--photos)")
     parser.add_argument("--photos", action="store_true",
                         help="the folder holds separate photos, not frames of one video: pose each on its "
                              "own (no tracking or smoothing across images; person IDs restart in each). "

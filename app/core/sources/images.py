@@ -14,6 +14,9 @@ from app.core.types import Frame, SourceInfo
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 DEFAULT_SEQUENCE_FPS = 30.0
 """Frame rate assumed for a folder of images when none is given (sets timestamps, hence tracker ages)."""
+DEFAULT_PHOTOS_FPS = 1.0
+"""A folder of separate photos plays one a second unless a rate is given: the GUI's real-time Watch mode
+shows each (it skips frames to keep a rate it cannot reach, and 30 photos a second is none of them)."""
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -54,7 +57,8 @@ class ImageSource(FrameSource):
             if not files:
                 suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
                 raise SourceError(f"cannot open folder '{self.path}': it holds no images ({suffixes})")
-            kind, fps = "images", self._requested_fps or DEFAULT_SEQUENCE_FPS
+            kind = "images"
+            fps = self._requested_fps or (DEFAULT_PHOTOS_FPS if self.photos else DEFAULT_SEQUENCE_FPS)
         else:
             files, kind, fps = [self.path], "image", self._requested_fps
         height, width = _read_image(files[0]).shape[:2]

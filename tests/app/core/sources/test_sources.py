@@ -172,6 +172,7 @@ def test_photos_make_every_image_a_new_scene_but_the_first(tmp_path):
     _write_sized(tmp_path, [(40, 30)] * 3)
     with make_source(tmp_path, photos=True).open() as source:
         assert [frame.new_scene for frame in source] == [False, True, True]
+        assert source.fps == 1.0  # one photo a second unless a rate is given
     with ImageSource(tmp_path, photos=True) as source:  # reopened: the first image is no new scene again
         assert [frame.new_scene for frame in source] == [False, True, True]
 
