@@ -180,6 +180,8 @@ class RunSession:
         if self.pipeline is None:
             raise RuntimeError("RunSession.configure() must be called before process()")
         start = time.perf_counter()
+        if frame.new_scene and self._renderer is not None:
+            self._renderer.reset()  # no trail runs from one photo into the next (the pipeline resets itself)
         result = self.pipeline.process(frame)
         render_start = time.perf_counter()
         draw = self._overlay or any(sink.needs_annotated for sink in self._sinks)

@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 
 import av
+import numpy as np
 import pytest
 from scripted_people import (
     Scene,
@@ -121,6 +122,22 @@ def test_every_output_is_closed_when_one_fails_to_close(tmp_path, scene, monkeyp
     with pytest.raises(SinkError, match="disk full"):
         session.close(RunOutcome("finished", 3))
     assert video_path.exists() and not session.writing
+
+
+def test_a_new_scene_starts_the_trails_afresh():
+    scene = Scene([ScriptedPerson(walking((150, 240), (100, 0)))])  # 10 px a frame at 10 fps
+    render = RenderConfig(trails=True, skeleton=False, boxes=False, ids=False, trail_s=5.0)
+    pipeline = Pipeline(PipelineConfig(render=render), estimator=ScriptedEstimator(scene, noise_px=0.0),
+                        detector=ScriptedDetector(scene))
+    session = RunSession(pipeline)
+
+    def trail_width(frame) -> int:
+        drawn = np.flatnonzero((session.process(frame).annotated != frame.image).any(axis=(0, 2)))
+        return int(drawn.max() - drawn.min()) if len(drawn) else 0
+
+    widths = [trail_width(frame) for frame in scene.frames(6)]
+    assert widths[-1] >= 50  # the path walked so far
+    assert trail_width(replace(scene.frame(6), new_scene=True)) < 10  # a point, not a line from the last one
 
 
 def test_seek_back_restarts_track_ids():
